@@ -1,0 +1,67 @@
+"""Factorising layer widths into the per-core dimensions of an MPO."""
+
+import math
+import numbers
+
+
+def _prime_factors(n):
+    factors, p = [], 2
+    while p * p <= n:
+        while n % p == 0:
+            factors.append(p)
+            n //= p
+        p += 1
+    if n > 1:
+        factors.append(n)
+    return factors
+
+
+def balanced_factors(n, n_factors, *, allow_ones=False):
+    """Split ``n`` into ``n_factors`` integers whose product is ``n``.
+
+    The factors are as balanced as the prime factorisation allows
+    (e.g. 64 into 3 gives ``(4, 4, 4)``, 12 into 2 gives ``(4, 3)``), largest
+    first.
+
+    Parameters
+    ----------
+    n : int
+        The width to factorise, ``n >= 1``.
+    n_factors : int
+        How many factors (MPO cores), ``n_factors >= 1``.
+    allow_ones : bool, default=False
+        If False, every factor must be at least 2 and a ``ValueError`` is
+        raised when ``n`` has fewer prime factors than ``n_factors``. If True,
+        missing factors are padded with 1 (a core that passes that side
+        through), so any ``n`` can be split.
+
+    Returns
+    -------
+    factors : tuple of int
+    """
+    for name, value in (("n", n), ("n_factors", n_factors)):
+        if not isinstance(value, numbers.Integral) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    primes = _prime_factors(int(n))
+    if len(primes) < n_factors and not allow_ones:
+        raise ValueError(
+            f"{n} cannot be factorised into {n_factors} factors >= 2 "
+            f"(its prime factors are {primes or [1]}); choose a width with "
+            f"more prime factors or fewer cores"
+        )
+    factors = [1] * n_factors
+    # Largest prime first onto the currently smallest factor (LPT scheduling).
+    for p in sorted(primes, reverse=True):
+        factors[factors.index(min(factors))] *= p
+    return tuple(sorted(factors, reverse=True))
+
+
+def default_n_cores(n_in, n_out):
+    """A sensible number of cores for an ``n_in x n_out`` layer.
+
+    About one core per factor of 4 in the larger width (64 -> 3, 4096 -> 6),
+    at least 2, and no more than the larger width has prime factors.
+    """
+    largest = max(n_in, n_out)
+    n_cores = max(2, round(math.log(largest, 4))) if largest > 1 else 1
+    return max(1, min(n_cores, max(len(_prime_factors(n_in)), len(_prime_factors(n_out)))))

@@ -1,0 +1,43 @@
+"""Finite-safe SVD and the truncation rule shared by TT-SVD and the sweep."""
+
+import numpy as np
+import scipy.linalg
+import torch
+
+
+def svd(matrix):
+    """Thin SVD ``matrix = U @ diag(S) @ Vh`` that refuses non-finite input.
+
+    LAPACK's divide-and-conquer driver (and cuSOLVER) occasionally fail to
+    converge on ill-conditioned matrices; we then retry with the slower but
+    robust QR-iteration driver ``gesvd`` in float64 on the CPU.
+    """
+    if not torch.isfinite(matrix).all():
+        raise FloatingPointError(
+            "cannot take the SVD of a tensor with NaN or infinite entries"
+        )
+    try:
+        return torch.linalg.svd(matrix, full_matrices=False)
+    except torch.linalg.LinAlgError:
+        u, s, vh = scipy.linalg.svd(
+            matrix.detach().cpu().double().numpy(),
+            full_matrices=False,
+            lapack_driver="gesvd",
+        )
+        return tuple(
+            torch.from_numpy(np.ascontiguousarray(a)).to(matrix.device, matrix.dtype)
+            for a in (u, s, vh)
+        )
+
+
+def truncation_rank(singular_values, bond_dim=None, cutoff=0.0):
+    """Number of singular values to keep.
+
+    Keeps those above ``cutoff`` times the largest (relative cutoff, as in
+    DMRG), at most ``bond_dim`` of them, and always at least one.
+    """
+    s = singular_values
+    rank = int((s > cutoff * s[0]).sum()) if cutoff > 0 else s.shape[0]
+    if bond_dim is not None:
+        rank = min(rank, bond_dim)
+    return max(rank, 1)

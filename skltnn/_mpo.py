@@ -1,0 +1,337 @@
+"""The matrix product operator (MPO): a weight matrix held as a chain of cores."""
+
+import math
+import numbers
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+
+from ._contract import cores_to_dense, mpo_matmul, squared_norm
+from ._entanglement import entanglement_entropy, normalized_spectrum
+from ._linalg import svd, truncation_rank
+
+
+def check_bond_dim(bond_dim, name="bond_dim", allow_none=False):
+    if bond_dim is None and allow_none:
+        return None
+    if (
+        isinstance(bond_dim, (bool, np.bool_))
+        or not isinstance(bond_dim, numbers.Integral)
+        or bond_dim < 1
+    ):
+        raise ValueError(f"{name} must be an integer >= 1, got {bond_dim!r}")
+    return int(bond_dim)
+
+
+def check_dims(in_dims, out_dims, n_in=None, n_out=None):
+    """Validate per-core dimensions and, if given, that they multiply to the widths."""
+    in_dims, out_dims = tuple(in_dims), tuple(out_dims)
+    if len(in_dims) != len(out_dims) or not in_dims:
+        raise ValueError(
+            f"in_dims and out_dims must be non-empty and of equal length (one "
+            f"pair per core), got {in_dims} and {out_dims}"
+        )
+    for name, dims, width in (("in_dims", in_dims, n_in), ("out_dims", out_dims, n_out)):
+        if any(not isinstance(d, numbers.Integral) or d < 1 for d in dims):
+            raise ValueError(f"{name} must be positive integers, got {dims}")
+        if width is not None and math.prod(dims) != width:
+            raise ValueError(
+                f"{name}={dims} multiply to {math.prod(dims)}, not to the width {width}"
+            )
+    return tuple(map(int, in_dims)), tuple(map(int, out_dims))
+
+
+def max_bond_dims(in_dims, out_dims, bond_dim=None):
+    """Bond dimensions capped by ``bond_dim`` and by the exact limit.
+
+    Bond k can never usefully exceed ``min(prod_{j<=k} i_j o_j, prod_{j>k} i_j o_j)``.
+    """
+    sizes = [i * o for i, o in zip(in_dims, out_dims)]
+    dims = []
+    for k in range(1, len(sizes)):
+        exact = min(math.prod(sizes[:k]), math.prod(sizes[k:]))
+        dims.append(exact if bond_dim is None else min(bond_dim, exact))
+    return dims
+
+
+def torch_generator(random_state):
+    """A torch.Generator from a scikit-learn ``random_state``; None -> torch's global RNG."""
+    if random_state is None:
+        return None
+    seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+    return torch.Generator().manual_seed(int(seed))
+
+
+def left_orthonormalize(cores, stop):
+    """QR sweep making cores ``0..stop-1`` left-orthonormal; W is unchanged.
+
+    Each core reshaped to (D_left i o) x D_right gets orthonormal columns and
+    its R factor is pushed into the next core. Bonds larger than their exact
+    limit shrink to it. Returns a new list.
+    """
+    cores = list(cores)
+    for k in range(stop):
+        d_left, i, o, _ = cores[k].shape
+        q, r = torch.linalg.qr(cores[k].reshape(d_left * i * o, -1))
+        cores[k] = q.reshape(d_left, i, o, q.shape[1])
+        cores[k + 1] = torch.einsum("ab,bioc->aioc", r, cores[k + 1])
+    return cores
+
+
+def right_orthonormalize(cores, stop):
+    """Mirror of :func:`left_orthonormalize`: cores ``stop+1..n-1`` right-orthonormal."""
+    cores = list(cores)
+    for k in range(len(cores) - 1, stop, -1):
+        _, i, o, d_right = cores[k].shape
+        q, r = torch.linalg.qr(cores[k].reshape(cores[k].shape[0], -1).T)
+        cores[k] = q.T.reshape(q.shape[1], i, o, d_right)
+        cores[k - 1] = torch.einsum("aioc,bc->aiob", cores[k - 1], r)
+    return cores
+
+
+def bond_spectra(cores):
+    """Singular values of every bond, from the canonical form (W never built).
+
+    Left-orthonormalise everything, then sweep right to left: the SVD of the
+    orthogonality centre reshaped D_left x (i o D_right) gives the spectrum
+    of the bond on its left, because the cores around it are isometries.
+    """
+    cores = left_orthonormalize(cores, len(cores) - 1)
+    spectra = []
+    for k in range(len(cores) - 1, 0, -1):
+        d_left, i, o, d_right = cores[k].shape
+        u, s, vh = svd(cores[k].reshape(d_left, -1))
+        cores[k] = vh.reshape(-1, i, o, d_right)
+        cores[k - 1] = torch.einsum("aiob,bc->aioc", cores[k - 1], u * s)
+        spectra.append(s)
+    return spectra[::-1]
+
+
+class MPO:
+    """A weight matrix ``W`` of shape (N_in, N_out) stored as an MPO.
+
+    ``W[(i_1..i_n), (o_1..o_n)] = sum_a w1[1,i_1,o_1,a_1] w2[a_1,i_2,o_2,a_2] ... wn[a_{n-1},i_n,o_n,1]``
+    with C-order multi-indices, so ``x @ W`` is the layer's linear map.
+
+    Parameters
+    ----------
+    cores : sequence of array-like
+        Core k has shape ``(D_{k-1}, i_k, o_k, D_k)`` with ``D_0 = D_n = 1``.
+        Numpy arrays are converted to torch tensors (their dtype is kept).
+
+    Attributes
+    ----------
+    cores : list of torch.Tensor
+    in_dims, out_dims : tuple of int
+    bond_dims : tuple of int
+        The n-1 inner bond dimensions.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skltnn import MPO
+    >>> W = np.random.default_rng(0).normal(size=(64, 27))
+    >>> mpo = MPO.from_dense(W, in_dims=(4, 4, 4), out_dims=(3, 3, 3), bond_dim=6)
+    >>> mpo.bond_dims, round(mpo.compression_ratio, 3)
+    ((6, 6), 0.333)
+    """
+
+    def __init__(self, cores):
+        cores = [c if isinstance(c, torch.Tensor) else torch.as_tensor(np.asarray(c)) for c in cores]
+        if not cores:
+            raise ValueError("an MPO needs at least one core")
+        for k, core in enumerate(cores):
+            if core.ndim != 4:
+                raise ValueError(
+                    f"core {k} must be 4-D (D_left, i, o, D_right), got shape {tuple(core.shape)}"
+                )
+            if k > 0 and core.shape[0] != cores[k - 1].shape[3]:
+                raise ValueError(
+                    f"bond between cores {k - 1} and {k} does not match: "
+                    f"{cores[k - 1].shape[3]} != {core.shape[0]}"
+                )
+        if cores[0].shape[0] != 1 or cores[-1].shape[3] != 1:
+            raise ValueError("the outer bonds of an MPO must have dimension 1")
+        self.cores = cores
+
+    # ---------------------------------------------------------------- builders
+    @classmethod
+    def random(cls, in_dims, out_dims, bond_dim, *, std=None, random_state=None,
+               dtype=torch.float32, device=None):
+        """A random MPO whose entries have the variance of a dense initialisation.
+
+        The cores are Gaussian and then rescaled together so that
+        ``||W||_F^2 = std^2 N_in N_out`` exactly. Without this, the product of
+        n random cores has a variance that grows or shrinks geometrically with
+        n and fluctuates from draw to draw.
+
+        Parameters
+        ----------
+        in_dims, out_dims : sequence of int
+            Per-core input and output dimensions (same length).
+        bond_dim : int
+            Maximum bond dimension (capped by the exact limit per bond).
+        std : float, optional
+            Target standard deviation of the entries of W. Default: He,
+            ``sqrt(2 / N_in)``.
+        random_state : int, RandomState instance or None
+            None uses torch's global generator (as ``torch.nn.Linear`` does).
+        dtype, device : torch dtype and device of the cores.
+
+        Returns
+        -------
+        MPO
+        """
+        in_dims, out_dims = check_dims(in_dims, out_dims)
+        bond_dim = check_bond_dim(bond_dim)
+        n_in, n_out = math.prod(in_dims), math.prod(out_dims)
+        std = math.sqrt(2.0 / n_in) if std is None else float(std)
+        bonds = [1, *max_bond_dims(in_dims, out_dims, bond_dim), 1]
+        generator = torch_generator(random_state)
+        cores = []
+        for k, (i, o) in enumerate(zip(in_dims, out_dims)):
+            shape = (bonds[k], i, o, bonds[k + 1])
+            # Unit expected norm per core keeps float32 far from overflow.
+            scale = 1.0 / math.sqrt(i * o * math.sqrt(bonds[k] * bonds[k + 1]))
+            core = torch.randn(shape, generator=generator, dtype=torch.float64) * scale
+            cores.append(core)
+        norm = math.sqrt(float(squared_norm(cores)))
+        factor = (std * math.sqrt(n_in * n_out) / norm) ** (1.0 / len(cores))
+        return cls([(c * factor).to(device=device, dtype=dtype) for c in cores])
+
+    @classmethod
+    def from_dense(cls, W, in_dims, out_dims, bond_dim=None, cutoff=0.0):
+        """Compress a dense matrix by TT-SVD (sequential truncated SVDs).
+
+        With ``bond_dim=None`` and ``cutoff=0`` the result is exact. The cores
+        come out left-orthonormal, with the norm in the last core.
+
+        Parameters
+        ----------
+        W : array-like or torch.Tensor of shape (N_in, N_out)
+            Its dtype is kept (float64 in gives float64 cores).
+        in_dims, out_dims : sequence of int
+            Factorisations of N_in and N_out, one pair per core.
+        bond_dim : int or None
+            Maximum bond dimension; None keeps every singular value.
+        cutoff : float
+            Drop singular values below ``cutoff`` times the largest at that bond.
+
+        Returns
+        -------
+        MPO
+        """
+        W = W if isinstance(W, torch.Tensor) else torch.as_tensor(np.asarray(W))
+        if W.ndim != 2:
+            raise ValueError(f"W must be a 2-D matrix, got shape {tuple(W.shape)}")
+        in_dims, out_dims = check_dims(in_dims, out_dims, *W.shape)
+        bond_dim = check_bond_dim(bond_dim, allow_none=True)
+        if cutoff < 0:
+            raise ValueError(f"cutoff must be >= 0, got {cutoff}")
+        n = len(in_dims)
+        # Interleave to (i_1, o_1, i_2, o_2, ...) so that each bond is one reshape.
+        order = [p for k in range(n) for p in (k, n + k)]
+        rest = W.detach().reshape(*in_dims, *out_dims).permute(*order).reshape(1, -1)
+        cores, d_left = [], 1
+        for i, o in zip(in_dims[:-1], out_dims[:-1]):
+            u, s, vh = svd(rest.reshape(d_left * i * o, -1))
+            rank = truncation_rank(s, bond_dim, cutoff)
+            cores.append(u[:, :rank].reshape(d_left, i, o, rank))
+            rest = s[:rank, None] * vh[:rank]
+            d_left = rank
+        cores.append(rest.reshape(d_left, in_dims[-1], out_dims[-1], 1))
+        return cls([c.contiguous() for c in cores])
+
+    # -------------------------------------------------------------- properties
+    @property
+    def in_dims(self):
+        return tuple(c.shape[1] for c in self.cores)
+
+    @property
+    def out_dims(self):
+        return tuple(c.shape[2] for c in self.cores)
+
+    @property
+    def bond_dims(self):
+        return tuple(c.shape[3] for c in self.cores[:-1])
+
+    @property
+    def shape(self):
+        """(N_in, N_out) of the dense matrix."""
+        return math.prod(self.in_dims), math.prod(self.out_dims)
+
+    @property
+    def n_params(self):
+        return sum(c.numel() for c in self.cores)
+
+    @property
+    def compression_ratio(self):
+        """Gao et al.'s rho: MPO parameters over dense parameters N_in * N_out."""
+        return self.n_params / math.prod(self.shape)
+
+    @property
+    def dtype(self):
+        return self.cores[0].dtype
+
+    @property
+    def device(self):
+        return self.cores[0].device
+
+    # ------------------------------------------------------------- operations
+    def to_dense(self):
+        """The dense matrix W, shape (N_in, N_out), as a torch tensor."""
+        return cores_to_dense(self.cores)
+
+    def apply(self, x):
+        """``x @ W`` for a batch x of shape (B, N_in).
+
+        Takes the cheaper of core-by-core contraction and rebuilding W, by
+        counted multiply-adds. Numpy in gives numpy out; torch in, torch out.
+        """
+        is_numpy = not isinstance(x, torch.Tensor)
+        xt = torch.as_tensor(np.asarray(x), dtype=self.dtype, device=self.device) if is_numpy else x
+        if xt.ndim != 2 or xt.shape[1] != self.shape[0]:
+            raise ValueError(
+                f"x must have shape (batch, {self.shape[0]}), got {tuple(xt.shape)}"
+            )
+        y = mpo_matmul(xt, self.cores)
+        return y.detach().cpu().numpy() if is_numpy else y
+
+    def to(self, *args, **kwargs):
+        """A copy with cores moved or cast as by ``torch.Tensor.to``."""
+        return MPO([c.to(*args, **kwargs) for c in self.cores])
+
+    def canonicalize(self, center):
+        """An equal MPO in mixed-canonical form around core ``center``.
+
+        Cores left of the centre are left-orthonormal, cores right of it
+        right-orthonormal (QR sweeps); ``to_dense()`` is unchanged.
+        """
+        n = len(self.cores)
+        if not isinstance(center, numbers.Integral) or not -n <= center < n:
+            raise ValueError(f"center must be a core index in [0, {n}), got {center!r}")
+        center %= n
+        cores = left_orthonormalize(self.cores, center)
+        return MPO(right_orthonormalize(cores, center))
+
+    def singular_values(self):
+        """Normalised singular values of each bond (squares sum to 1).
+
+        Returns
+        -------
+        list of ndarray
+            One 1-D array per bond, in decreasing order; bond k lies between
+            cores k and k+1, i.e. W viewed with rows (i_1 o_1 ... i_k+1 o_k+1).
+        """
+        return [normalized_spectrum(s.detach().cpu().numpy()) for s in bond_spectra(self.cores)]
+
+    def entanglement_entropy(self):
+        """Entanglement entropy ``S = -sum p ln p`` of each bond, shape (n-1,)."""
+        return np.array([entanglement_entropy(s) for s in self.singular_values()])
+
+    def __repr__(self):
+        return (
+            f"MPO(in_dims={self.in_dims}, out_dims={self.out_dims}, "
+            f"bond_dims={self.bond_dims}, dtype={self.dtype})"
+        )

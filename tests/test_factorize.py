@@ -1,0 +1,49 @@
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from skltnn import balanced_factors
+from skltnn._factorize import default_n_cores
+
+
+@pytest.mark.parametrize(
+    "n, k, expected",
+    [(64, 3, (4, 4, 4)), (64, 6, (2,) * 6), (64, 2, (8, 8)), (12, 2, (4, 3)), (7, 1, (7,))],
+)
+def test_balanced_factors_examples(n, k, expected):
+    assert balanced_factors(n, k) == expected
+
+
+@given(st.integers(1, 5000), st.integers(1, 8))
+def test_balanced_factors_multiply_back(n, k):
+    factors = balanced_factors(n, k, allow_ones=True)
+    assert len(factors) == k and math.prod(factors) == n
+    assert list(factors) == sorted(factors, reverse=True)
+
+
+@given(st.integers(1, 12), st.integers(1, 6))
+def test_powers_of_two_split_evenly(e, k):
+    factors = balanced_factors(2**e, k, allow_ones=True)
+    nontrivial = [f for f in factors if f > 1]
+    assert max(factors) <= 2 * min(nontrivial or [1])
+
+
+def test_too_few_prime_factors_is_an_error():
+    with pytest.raises(ValueError, match="7 cannot be factorised into 3 factors"):
+        balanced_factors(7, 3)
+    assert balanced_factors(7, 3, allow_ones=True) == (7, 1, 1)
+
+
+@pytest.mark.parametrize("bad", [0, -4, 2.5, None])
+def test_rejects_non_positive_or_non_integer(bad):
+    with pytest.raises(ValueError, match="positive integer"):
+        balanced_factors(bad, 2)
+    with pytest.raises(ValueError, match="n_factors"):
+        balanced_factors(8, bad)
+
+
+@pytest.mark.parametrize("n_in, n_out, expected", [(64, 64, 3), (4096, 10, 6), (2, 64, 3), (7, 5, 1)])
+def test_default_n_cores(n_in, n_out, expected):
+    assert default_n_cores(n_in, n_out) == expected

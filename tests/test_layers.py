@@ -1,0 +1,115 @@
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from skltnn import MPO, MPOLinear
+from skltnn._layers import resolve_dims
+
+
+def test_forward_matches_dense_weight_and_bias():
+    layer = MPOLinear(24, 12, bond_dim=3, in_dims=(2, 3, 4), out_dims=(3, 2, 2), dtype=torch.float64)
+    x = torch.randn(2, 5, 24, dtype=torch.float64)
+    expected = x @ layer.mpo.to_dense() + layer.bias
+    torch.testing.assert_close(layer(x), expected)
+    assert layer(x).shape == (2, 5, 12)
+
+
+def test_gradcheck_against_finite_differences():
+    layer = MPOLinear(12, 6, bond_dim=2, in_dims=(3, 4), out_dims=(3, 2), dtype=torch.float64)
+    x = torch.randn(4, 12, dtype=torch.float64, requires_grad=True)
+    params = (*layer.cores, layer.bias)
+
+    def f(x, *params):
+        cores, bias = list(params[:-1]), params[-1]
+        return layer(x, cores=cores) - layer.bias + bias
+
+    assert torch.autograd.gradcheck(f, (x, *params))
+
+
+def test_from_linear_is_exact_at_full_bond_dim_and_compresses_below():
+    torch.manual_seed(0)
+    linear = nn.Linear(64, 32).double()
+    x = torch.randn(10, 64, dtype=torch.float64)
+    exact = MPOLinear.from_linear(linear, bond_dim=None)
+    torch.testing.assert_close(exact(x), linear(x))
+    small = MPOLinear.from_linear(linear, bond_dim=2)
+    assert sum(p.numel() for p in small.parameters()) < sum(p.numel() for p in linear.parameters())
+    assert max(small.mpo.bond_dims) <= 2
+
+
+def test_from_linear_without_bias():
+    linear = nn.Linear(16, 16, bias=False)
+    layer = MPOLinear.from_linear(linear, bond_dim=None)
+    assert layer.bias is None
+    x = torch.randn(3, 16)
+    torch.testing.assert_close(layer(x), linear(x), atol=1e-5, rtol=1e-5)
+
+
+def test_from_mpo_roundtrip():
+    mpo = MPO.random((4, 4), (2, 8), 3, random_state=0)
+    layer = MPOLinear.from_mpo(mpo, bias=np.zeros(16, dtype=np.float32))
+    torch.testing.assert_close(layer.mpo.to_dense(), mpo.to_dense())
+
+
+def test_trains_with_a_torch_optimizer():
+    torch.manual_seed(0)
+    target = nn.Linear(16, 8)
+    layer = MPOLinear(16, 8, bond_dim=8)
+    opt = torch.optim.Adam(layer.parameters(), lr=0.05)
+    x = torch.randn(256, 16)
+    with torch.no_grad():
+        y = target(x)
+    first = None
+    for _ in range(300):
+        opt.zero_grad()
+        loss = (layer(x) - y).pow(2).mean()
+        loss.backward()
+        opt.step()
+        first = first if first is not None else loss.item()
+    assert loss.item() < 0.01 * first
+
+
+def test_init_variance_matches_nn_linear():
+    torch.manual_seed(0)
+    layer = MPOLinear(256, 256, bond_dim=4)
+    var = layer.mpo.to_dense().var().item()
+    assert var == pytest.approx(nn.Linear(256, 256).weight.var().item(), rel=0.1)
+
+
+def test_random_state_makes_init_reproducible():
+    a, b = MPOLinear(64, 64, random_state=1), MPOLinear(64, 64, random_state=1)
+    assert all(torch.equal(p, q) for p, q in zip(a.cores, b.cores))
+
+
+def test_state_dict_and_pickle_roundtrip():
+    layer = MPOLinear(32, 16, bond_dim=4)
+    clone = pickle.loads(pickle.dumps(layer))
+    x = torch.randn(3, 32)
+    torch.testing.assert_close(clone(x), layer(x))
+    other = MPOLinear(32, 16, bond_dim=4)
+    other.load_state_dict(layer.state_dict())
+    torch.testing.assert_close(other(x), layer(x))
+
+
+def test_wrong_input_width_is_a_clear_error():
+    layer = MPOLinear(32, 16)
+    with pytest.raises(ValueError, match="last dimension 32"):
+        layer(torch.randn(3, 31))
+
+
+def test_bad_dims_and_bond_dim_are_clear_errors():
+    with pytest.raises(ValueError, match="bond_dim"):
+        MPOLinear(16, 16, bond_dim=0)
+    with pytest.raises(ValueError, match="multiply to"):
+        MPOLinear(16, 16, in_dims=(4, 2), out_dims=(4, 4))
+    with pytest.raises(ValueError, match="without its counterpart"):
+        MPOLinear(16, 16, in_dims=(4, 4))
+
+
+def test_resolve_dims_pads_awkward_widths_only_when_automatic():
+    assert resolve_dims(64, 10) == ((4, 4, 4), (5, 2, 1))
+    with pytest.raises(ValueError, match="cannot be factorised"):
+        resolve_dims(64, 10, n_cores=3)
