@@ -1,0 +1,133 @@
+"""The TNN: input projection, MPO hidden layers with activations, dense output."""
+
+import math
+
+import torch
+from torch import nn
+
+from ._contract import squared_norm
+from ._factorize import _prime_factors, balanced_factors, default_n_cores
+from ._layers import MPOLinear
+
+ACTIVATIONS = {
+    "identity": lambda z: z,
+    "relu": torch.relu,
+    "sigmoid": torch.sigmoid,
+    "tanh": torch.tanh,
+}
+PROJECTIONS = ("fixed", "trainable", "none")
+
+
+def init_std(activation, fan_in, fan_out):
+    """He for ReLU, Glorot otherwise: keeps activations O(1) at initialisation."""
+    if activation == "relu":
+        return math.sqrt(2.0 / fan_in)
+    return math.sqrt(2.0 / (fan_in + fan_out))
+
+
+def layer_dims(widths, n_cores=None):
+    """Per-core (in_dims, out_dims) of each TN layer ``widths[l] -> widths[l+1]``.
+
+    With ``n_cores=None`` each layer gets about one core per factor of 4 of
+    its width, limited by what both widths can be split into (factors >= 2).
+    An explicit ``n_cores`` must split every width into factors >= 2.
+    """
+    dims = []
+    for index, (n_in, n_out) in enumerate(zip(widths, widths[1:])):
+        if n_cores is None:
+            n = min(default_n_cores(n_in, n_out), len(_prime_factors(n_in)) or 1,
+                    len(_prime_factors(n_out)) or 1)
+        else:
+            n = n_cores
+        try:
+            dims.append((balanced_factors(n_in, n), balanced_factors(n_out, n)))
+        except ValueError as exc:
+            raise ValueError(f"TN layer {index} ({n_in} -> {n_out} units): {exc}") from None
+    return dims
+
+
+class TNNetwork(nn.Module):
+    """input -> projection -> [MPOLinear -> activation] * L -> Linear.
+
+    Parameters
+    ----------
+    n_features, n_outputs : int
+    hidden_layer_sizes : tuple of int
+        Widths of the TN layers.
+    dims : list of (in_dims, out_dims)
+        Per-core factorisation of each TN layer, from :func:`layer_dims`.
+    bond_dim : int
+    activations : tuple of str
+        One per TN layer.
+    input_projection : {'fixed', 'trainable', 'none'}
+        'fixed' is the paper's random non-trainable dense map from the
+        features to the first TN layer's width; 'none' feeds the features
+        straight in.
+    generator : torch.Generator
+    dtype, device
+    """
+
+    def __init__(self, n_features, n_outputs, hidden_layer_sizes, dims, bond_dim,
+                 activations, input_projection, generator, dtype, device):
+        super().__init__()
+        self.activations = tuple(activations)
+        self.input_projection = input_projection
+        first = n_features if input_projection == "none" else hidden_layer_sizes[0]
+        if input_projection != "none":
+            weight = torch.randn(n_features, first, generator=generator, dtype=torch.float64)
+            weight = (weight / math.sqrt(n_features)).to(device=device, dtype=dtype)
+            if input_projection == "fixed":
+                self.register_buffer("projection", weight)
+            else:
+                self.projection = nn.Parameter(weight)
+        else:
+            self.projection = None
+        widths = (first, *hidden_layer_sizes)
+        seeds = torch.randint(2**31 - 1, (len(hidden_layer_sizes),), generator=generator)
+        self.tn_layers = nn.ModuleList()
+        layers = zip(widths, widths[1:], dims, self.activations, seeds.tolist())
+        for n_in, n_out, (in_dims, out_dims), act, seed in layers:
+            layer = MPOLinear(n_in, n_out, bond_dim, in_dims=in_dims, out_dims=out_dims,
+                              init_std=init_std(act, n_in, n_out), random_state=seed,
+                              dtype=dtype, device=device)
+            with torch.no_grad():
+                layer.bias.zero_()
+            self.tn_layers.append(layer)
+        self.output = nn.Linear(widths[-1], n_outputs, device=device, dtype=dtype)
+        with torch.no_grad():
+            bound = math.sqrt(6.0 / (widths[-1] + n_outputs))  # Glorot uniform, as sklearn's MLP
+            self.output.weight.uniform_(-bound, bound, generator=generator)
+            self.output.bias.uniform_(-bound, bound, generator=generator)
+
+    def embed(self, X):
+        """The input projection (identity when there is none)."""
+        return X if self.projection is None else X @ self.projection
+
+    def head(self, Z, replaced=None):
+        """Everything after the projection.
+
+        ``replaced = (layer_index, cores)`` swaps in other cores for one TN
+        layer: the sweep's merged bond tensor.
+        """
+        for index, (layer, act) in enumerate(zip(self.tn_layers, self.activations)):
+            cores = replaced[1] if replaced is not None and replaced[0] == index else None
+            Z = ACTIVATIONS[act](layer(Z, cores=cores))
+        return self.output(Z)
+
+    def forward(self, X):
+        return self.head(self.embed(X))
+
+    def squared_weight_norm(self, replaced=None):
+        """Sum of ||W||_F^2 over the TN layers and the output layer (for L2)."""
+        total = self.output.weight.pow(2).sum()
+        for index, layer in enumerate(self.tn_layers):
+            cores = replaced[1] if replaced is not None and replaced[0] == index else layer.cores
+            total = total + squared_norm(list(cores))
+        return total
+
+    def dense_parameters(self):
+        """Parameters trained by ordinary gradient steps in the DMRG solver."""
+        params = [layer.bias for layer in self.tn_layers] + list(self.output.parameters())
+        if isinstance(self.projection, nn.Parameter):
+            params.append(self.projection)
+        return params

@@ -1,0 +1,39 @@
+import pytest
+import torch
+
+from skltnn._contract import cores_to_dense
+from skltnn._network import TNNetwork, layer_dims
+
+
+def test_layer_dims_default_and_explicit():
+    assert layer_dims((64, 64)) == [((4, 4, 4), (4, 4, 4))]
+    assert layer_dims((64, 64, 16), n_cores=2) == [((8, 8), (8, 8)), ((8, 8), (4, 4))]
+    with pytest.raises(ValueError, match=r"TN layer 1 \(64 -> 7 units\).*7 cannot be factorised"):
+        layer_dims((64, 64, 7), n_cores=2)
+
+
+@pytest.mark.parametrize("projection", ["fixed", "trainable", "none"])
+def test_forward_equals_dense_computation(projection):
+    g = torch.Generator().manual_seed(0)
+    n_features = 16 if projection == "none" else 3
+    widths = (n_features if projection == "none" else 16, 16, 8)
+    net = TNNetwork(n_features, 2, (16, 8), layer_dims(widths), 4, ("relu", "tanh"), projection, g,
+                    torch.float64, "cpu")
+    X = torch.randn(5, n_features, dtype=torch.float64)
+    Z = X if projection == "none" else X @ net.projection
+    for layer, act in zip(net.tn_layers, (torch.relu, torch.tanh)):
+        Z = act(Z @ cores_to_dense(list(layer.cores)) + layer.bias)
+    torch.testing.assert_close(net(X), Z @ net.output.weight.T + net.output.bias)
+    trainable = {id(p) for p in net.parameters()}
+    if projection == "fixed":
+        assert id(net.projection) not in trainable
+    elif projection == "trainable":
+        assert id(net.projection) in trainable
+
+
+def test_squared_weight_norm():
+    g = torch.Generator().manual_seed(0)
+    net = TNNetwork(3, 2, (16,), layer_dims((16, 16)), 4, ("relu",), "fixed", g, torch.float64, "cpu")
+    W = cores_to_dense(list(net.tn_layers[0].cores))
+    expected = W.pow(2).sum() + net.output.weight.pow(2).sum()
+    torch.testing.assert_close(net.squared_weight_norm(), expected)

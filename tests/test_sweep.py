@@ -1,0 +1,140 @@
+import numpy as np
+import pytest
+import torch
+
+from skltnn._batches import BatchStream
+from skltnn._contract import cores_to_dense
+from skltnn._network import TNNetwork, layer_dims
+from skltnn._sweep import DMRGSweeper, bond_schedule
+
+
+def linear_network(seed=0, bond_dim=3):
+    """One TN layer 12 -> 8 with identity activation and no projection."""
+    g = torch.Generator().manual_seed(seed)
+    dims = layer_dims((12, 8), n_cores=3)
+    return TNNetwork(12, 1, (8,), dims, bond_dim, ("identity",), "none", g, torch.float64, "cpu")
+
+
+def env_dense(cores):
+    """Dense contraction of a run of cores keeping both open bonds: (D_l, I, O, D_r)."""
+    m = cores[0]
+    for core in cores[1:]:
+        a, n_i, n_o, _ = m.shape
+        _, i, o, d = core.shape
+        m = torch.einsum("aIOb,biod->aIiOod", m, core).reshape(a, n_i * i, n_o * o, d)
+    return m
+
+
+def eq7_gradient(cores, bond, X, residual):
+    """Paper Eq. (7): dL/dB for L = 1/2 sum (X W - Y)^2 is the network with B removed."""
+    one = torch.ones(1, 1, 1, 1, dtype=X.dtype)
+    left = env_dense(cores[:bond]) if bond > 0 else one
+    right = env_dense(cores[bond + 2:]) if bond + 2 < len(cores) else one
+    _, i1, o1, _ = cores[bond].shape
+    _, i2, o2, _ = cores[bond + 1].shape
+    n = X.shape[0]
+    Xr = X.reshape(n, left.shape[1], i1, i2, right.shape[1])
+    Rr = residual.reshape(n, left.shape[2], o1, o2, right.shape[2])
+    return torch.einsum("xIOa,nIijK,nOopL,cKLy->aiojpc", left, Xr, Rr, right)
+
+
+@pytest.mark.parametrize("bond", [0, 1])
+def test_autograd_bond_gradient_equals_paper_eq7(bond):
+    net = linear_network()
+    X = torch.randn(20, 12, dtype=torch.float64)
+    Y = torch.randn(20, 8, dtype=torch.float64)
+    layer = net.tn_layers[0]
+
+    def loss(index, replaced=None):
+        cores = replaced[1] if replaced is not None else None
+        return 0.5 * (layer(X[index], cores=cores) - layer.bias - Y[index]).pow(2).sum()
+
+    lr = 1e-3
+    sweeper = DMRGSweeper(net, loss, lr, bond_dim=64, svd_cutoff=0.0, strategy="all_layers")
+    cores = [c.detach().clone() for c in layer.cores]
+    residual = X @ cores_to_dense(cores) - Y
+    expected = eq7_gradient(cores, bond, X, residual)
+    B = torch.einsum("aiob,bjpc->aiojpc", cores[bond], cores[bond + 1])
+
+    stream = BatchStream(20, 20, shuffle=False, rng=np.random.RandomState(0), device="cpu")
+    sweeper.update_bond(0, bond, "right", stream)
+    # No truncation at this bond dimension: the new layer is exactly B - lr * Eq. 7.
+    new = [c.detach() for c in layer.cores]
+    B_new = torch.einsum("aiob,bjpc->aiojpc", new[bond], new[bond + 1])
+    torch.testing.assert_close(B_new, B - lr * expected, atol=1e-10, rtol=1e-10)
+
+
+def test_split_moves_the_orthogonality_centre_and_keeps_w_at_zero_step():
+    net = linear_network(bond_dim=64)
+    layer = net.tn_layers[0]
+    X = torch.randn(10, 12, dtype=torch.float64)
+    sweeper = DMRGSweeper(net, lambda i, r=None: net.head(X[i], r).sum(), 0.0, 64, 0.0, "all_layers")
+    sweeper.dense_optimizer = torch.optim.SGD(net.dense_parameters(), lr=0.0)
+    W0 = cores_to_dense([c.detach() for c in layer.cores])
+    stream = BatchStream(10, 10, False, np.random.RandomState(0), "cpu")
+    sweeper.update_bond(0, 0, "right", stream)
+    cores = [c.detach() for c in layer.cores]
+    torch.testing.assert_close(cores_to_dense(cores), W0)
+    left = cores[0].reshape(-1, cores[0].shape[3])
+    torch.testing.assert_close(left.T @ left, torch.eye(left.shape[1], dtype=torch.float64))
+    right = cores[2].reshape(cores[2].shape[0], -1)
+    torch.testing.assert_close(right @ right.T, torch.eye(right.shape[0], dtype=torch.float64))
+    sweeper.update_bond(0, 1, "left", stream)
+    torch.testing.assert_close(cores_to_dense([c.detach() for c in layer.cores]), W0)
+    # Moving left at bond 1 leaves the centre on core 1: core 2 is right-orthonormal.
+    m = layer.cores[2].detach().reshape(layer.cores[2].shape[0], -1)
+    torch.testing.assert_close(m @ m.T, torch.eye(m.shape[0], dtype=torch.float64))
+
+
+def test_truncation_respects_bond_dim_and_cutoff():
+    net = linear_network(bond_dim=16)
+    X, Y = torch.randn(30, 12, dtype=torch.float64), torch.randn(30, 8, dtype=torch.float64)
+
+    def loss(i, r=None):
+        return 0.5 * (net.tn_layers[0](X[i], cores=None if r is None else r[1]) - Y[i]).pow(2).mean()
+
+    stream = BatchStream(30, 30, False, np.random.RandomState(0), "cpu")
+    DMRGSweeper(net, loss, 0.1, 2, 0.0, "all_layers").run_iteration(stream)
+    assert max(net.tn_layers[0].mpo.bond_dims) <= 2
+    # A cutoff of 1 keeps only singular values equal to the largest: rank 1 for generic data.
+    DMRGSweeper(net, loss, 0.1, 16, 0.999, "all_layers").run_iteration(stream)
+    assert net.tn_layers[0].mpo.bond_dims == (1, 1)
+
+
+def test_sweep_lowers_the_loss():
+    torch.manual_seed(0)
+    net = linear_network(bond_dim=4)
+    X = torch.randn(64, 12, dtype=torch.float64)
+    Y = X @ torch.randn(12, 8, dtype=torch.float64) * 0.3
+
+    def loss(i, r=None):
+        return 0.5 * (net.head(X[i], r)[:, 0] - Y[i, 0]).pow(2).mean()
+
+    sweeper = DMRGSweeper(net, loss, 0.05, 4, 0.0, "all_layers")
+    stream = BatchStream(64, 16, True, np.random.RandomState(0), "cpu")
+    first = sweeper.run_iteration(stream)
+    for _ in range(30):
+        last = sweeper.run_iteration(stream)
+    assert last < 0.2 * first
+
+
+def test_bond_schedules():
+    assert bond_schedule([3, 2], "all_layers") == [
+        (0, 0, "right"), (0, 1, "right"), (1, 0, "right"),
+        (1, 0, "left"), (0, 1, "left"), (0, 0, "left"),
+    ]
+    assert bond_schedule([3, 2], "layer_by_layer") == [
+        (0, 0, "right"), (0, 1, "right"), (0, 1, "left"), (0, 0, "left"),
+        (1, 0, "right"), (1, 0, "left"),
+    ]
+
+
+def test_batch_stream_covers_each_sample_once_per_epoch():
+    stream = BatchStream(10, 4, True, np.random.RandomState(0), "cpu")
+    assert stream.n_batches == 3
+    epoch = torch.cat([stream.next() for _ in range(3)])
+    assert sorted(epoch.tolist()) == list(range(10))
+    again = BatchStream(10, 4, True, np.random.RandomState(0), "cpu")
+    assert torch.equal(torch.cat([again.next() for _ in range(3)]), epoch)
+    unshuffled = BatchStream(5, 10, False, None, "cpu")
+    assert unshuffled.next().tolist() == [0, 1, 2, 3, 4]
