@@ -4,10 +4,11 @@ Hidden layers hold their weights as matrix product operators (MPO) and are
 trained by a DMRG-like two-site sweep or by ordinary backpropagation.
 """
 
+from ._estimators import TNNClassifier, TNNRegressor
 from ._factorize import balanced_factors
 from ._layers import MPOLinear
 from ._mpo import MPO
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["MPO", "MPOLinear", "balanced_factors", "__version__"]
+__all__ = ["MPO", "MPOLinear", "TNNClassifier", "TNNRegressor", "balanced_factors", "__version__"]

@@ -1,0 +1,570 @@
+"""TNNClassifier and TNNRegressor: tensor neural networks as scikit-learn estimators."""
+
+import copy
+import numbers
+import warnings
+from abc import ABCMeta, abstractmethod
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from ._backprop import BackpropTrainer
+from ._batches import BatchStream
+from ._entanglement import entanglement_entropy
+from ._mpo import MPO, bond_spectra, check_bond_dim, torch_generator
+from ._network import ACTIVATIONS, PROJECTIONS, TNNetwork, layer_dims
+from ._sweep import DMRGSweeper
+
+SOLVERS = ("dmrg", "adam", "sgd")
+SWEEPS = ("all_layers", "layer_by_layer")
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+# Default learning rates: the sweep's gradient steps on well-conditioned bond
+# tensors tolerate a large one; global Adam/SGD on products of cores do not.
+DEFAULT_LEARNING_RATES = {"dmrg": 0.05, "adam": 0.01, "sgd": 0.01}
+PREDICT_CHUNK = 65536
+
+
+def resolve_device(device):
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={str(device)!r} was requested but CUDA is not available")
+    return device
+
+
+def to_tensor(array, dtype, device):
+    """A torch tensor of a numpy array, copying only when torch cannot share it."""
+    array = np.ascontiguousarray(array)
+    if not array.flags.writeable:  # e.g. a read-only memmap from joblib
+        array = array.copy()
+    return torch.as_tensor(array, dtype=dtype, device=device)
+
+
+class BaseTNN(BaseEstimator, metaclass=ABCMeta):
+    """Shared fitting logic of :class:`TNNClassifier` and :class:`TNNRegressor`."""
+
+    @abstractmethod
+    def __init__(self, hidden_layer_sizes=(64,), bond_dim=8, *, n_cores=None, activation="relu",
+                 input_projection="fixed", solver="dmrg", sweep="all_layers",
+                 learning_rate_init="auto", max_iter=200, batch_size="auto", shuffle=True,
+                 alpha=1e-4, svd_cutoff=0.0, tol=1e-4, n_iter_no_change=10, early_stopping=False,
+                 validation_fraction=0.1, warm_start=False, device="auto", dtype="float32",
+                 random_state=None, verbose=0):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.bond_dim = bond_dim
+        self.n_cores = n_cores
+        self.activation = activation
+        self.input_projection = input_projection
+        self.solver = solver
+        self.sweep = sweep
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.alpha = alpha
+        self.svd_cutoff = svd_cutoff
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.warm_start = warm_start
+        self.device = device
+        self.dtype = dtype
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------ subclasses
+    @abstractmethod
+    def _encode_targets(self, y, first_fit):
+        """Targets as a torch-ready array, and the number of network outputs."""
+
+    @abstractmethod
+    def _sample_loss(self, output, target):
+        """Per-sample loss, shape (batch,)."""
+
+    @abstractmethod
+    def _validation_score(self, X, y):
+        """Score on held-out data (higher is better)."""
+
+    # ------------------------------------------------------------ validation
+    def _check_hyperparameters(self):
+        sizes = self.hidden_layer_sizes
+        sizes = (sizes,) if isinstance(sizes, numbers.Integral) else tuple(sizes)
+        if not sizes or any(not isinstance(h, numbers.Integral) or h < 1 for h in sizes):
+            raise ValueError(f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}")
+        check_bond_dim(self.bond_dim)
+        if self.n_cores is not None:
+            check_bond_dim(self.n_cores, name="n_cores")
+        activations = (self.activation,) * len(sizes) if isinstance(self.activation, str) else tuple(self.activation)
+        if len(activations) != len(sizes):
+            raise ValueError(
+                f"activation must be a string or one per TN layer ({len(sizes)}), got {self.activation!r}"
+            )
+        for act in activations:
+            if act not in ACTIVATIONS:
+                raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {act!r}")
+        for name, value, allowed in (("input_projection", self.input_projection, PROJECTIONS),
+                                     ("solver", self.solver, SOLVERS), ("sweep", self.sweep, SWEEPS),
+                                     ("dtype", self.dtype, tuple(DTYPES))):
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
+        lr = self.learning_rate_init
+        if lr != "auto" and (not isinstance(lr, numbers.Real) or lr <= 0):
+            raise ValueError(f"learning_rate_init must be 'auto' or a float > 0, got {lr!r}")
+        for name in ("max_iter", "n_iter_no_change"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if self.batch_size != "auto" and (not isinstance(self.batch_size, numbers.Integral) or self.batch_size < 1):
+            raise ValueError(f"batch_size must be 'auto' or an integer >= 1, got {self.batch_size!r}")
+        for name in ("alpha", "svd_cutoff", "tol"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Real) or value < 0:
+                raise ValueError(f"{name} must be a float >= 0, got {value!r}")
+        if not 0 < self.validation_fraction < 1:
+            raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}")
+        return sizes, activations
+
+    # ------------------------------------------------------------------- fit
+    def fit(self, X, y, sample_weight=None):
+        """Train the network on (X, y).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels (classifier) or real targets (regressor).
+        sample_weight : array-like of shape (n_samples,), optional
+            Per-sample weights of the loss.
+
+        Returns
+        -------
+        self
+        """
+        sizes, activations = self._check_hyperparameters()
+        first_fit = not (self.warm_start and hasattr(self, "network_"))
+        X, y = validate_data(self, X, y, reset=first_fit, multi_output=self._multi_output,
+                             y_numeric=not isinstance(self, ClassifierMixin),
+                             dtype=[np.float64, np.float32])
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        if np.any(sample_weight < 0) or not np.any(sample_weight > 0):
+            raise ValueError("sample_weight must be non-negative with at least one positive weight")
+        Y, n_outputs = self._encode_targets(y, first_fit)
+        device, dtype = resolve_device(self.device), DTYPES[self.dtype]
+        rng = check_random_state(self.random_state)
+
+        if first_fit:
+            widths = (X.shape[1] if self.input_projection == "none" else sizes[0], *sizes)
+            dims = layer_dims(widths, self.n_cores)
+            if self.solver == "dmrg":
+                for index, (in_dims, _) in enumerate(dims):
+                    if len(in_dims) < 2:
+                        raise ValueError(
+                            f"TN layer {index} ({widths[index]} -> {widths[index + 1]} units) has a single "
+                            f"core, which the DMRG sweep cannot train: choose widths with at least two "
+                            f"prime factors (e.g. powers of 2) or input_projection='fixed'"
+                        )
+            self.network_ = TNNetwork(X.shape[1], n_outputs, sizes, dims, self.bond_dim, activations,
+                                      self.input_projection, torch_generator(rng), dtype, device)
+            self.n_iter_, self.loss_curve_, self.best_loss_ = 0, [], np.inf
+            self.validation_scores_ = [] if self.early_stopping else None
+            self.best_validation_score_ = -np.inf if self.early_stopping else None
+            self._entropy_rows = []
+        network = self.network_.to(device)
+
+        X_val = y_val = None
+        if self.early_stopping:
+            stratify = y if isinstance(self, ClassifierMixin) else None
+            split = train_test_split(X, Y, y, sample_weight, test_size=self.validation_fraction,
+                                     random_state=rng, stratify=stratify)
+            X, X_val, Y, _, _, y_val, sample_weight, _ = split
+        Xt = to_tensor(X, dtype, device)
+        Yt = to_tensor(Y, torch.long if Y.dtype.kind == "i" else dtype, device)
+        weights = to_tensor(sample_weight, dtype, device)
+        objective = self._objective(network, Xt, Yt, weights)
+
+        lr = DEFAULT_LEARNING_RATES[self.solver] if self.learning_rate_init == "auto" else self.learning_rate_init
+        batch_size = min(200, len(X)) if self.batch_size == "auto" else self.batch_size
+        stream = BatchStream(len(X), batch_size, self.shuffle, rng, device)
+        if self.solver == "dmrg":
+            trainer = DMRGSweeper(network, objective, lr, self.bond_dim, self.svd_cutoff, self.sweep)
+        else:
+            trainer = BackpropTrainer(network, objective, self.solver, lr)
+
+        best_network, no_improvement = None, 0
+        for _ in range(self.max_iter):
+            try:
+                loss = trainer.run_iteration(stream)
+            except FloatingPointError:
+                raise ValueError(
+                    f"training diverged at iteration {self.n_iter_ + 1}: the loss or the weights became "
+                    f"NaN or infinite. Lower learning_rate_init (now {lr}) or scale the input features."
+                ) from None
+            self.n_iter_ += 1
+            self.loss_curve_.append(loss)
+            self._entropy_rows.append(self._current_entropies())
+            if self.early_stopping:
+                score = self._validation_score(X_val, y_val)
+                self.validation_scores_.append(score)
+                improved = score > self.best_validation_score_ + self.tol
+                if score > self.best_validation_score_:
+                    self.best_validation_score_ = score
+                    best_network = copy.deepcopy(network)
+            else:
+                improved = loss < self.best_loss_ - self.tol
+            self.best_loss_ = min(self.best_loss_, loss)
+            no_improvement = 0 if improved else no_improvement + 1
+            if self.verbose:
+                extra = f", validation score = {score:.4f}" if self.early_stopping else ""
+                print(f"Iteration {self.n_iter_}, loss = {loss:.6f}{extra}")
+            if no_improvement > self.n_iter_no_change:
+                if self.verbose:
+                    print(f"No improvement greater than tol={self.tol} for {self.n_iter_no_change} "
+                          f"consecutive iterations. Stopping.")
+                break
+        else:
+            warnings.warn(
+                f"{type(self).__name__}: maximum iterations ({self.max_iter}) reached and the "
+                f"optimization hasn't converged yet.", ConvergenceWarning,
+            )
+        if best_network is not None:
+            self.network_ = network = best_network
+        self._set_diagnostics()
+        return self
+
+    def _objective(self, network, X, Y, weights):
+        """Weighted mean loss of a mini-batch, plus L2 on the weights.
+
+        The L2 term is ``alpha / 2 ||W||^2`` over the total sample weight (the
+        number of samples when unweighted, as in sklearn's MLP), so that an
+        integer weight acts like repeating the sample.
+        """
+        total_weight = weights.sum()
+        cached = None
+        if network.input_projection == "fixed":
+            # The frozen projection of the whole training set never changes.
+            with torch.no_grad():
+                cached = network.embed(X)
+
+        def objective(index, replaced=None):
+            Z = cached[index] if cached is not None else network.embed(X[index])
+            w = weights[index]
+            loss = (self._sample_loss(network.head(Z, replaced), Y[index]) * w).sum() / w.sum()
+            if self.alpha:
+                loss = loss + 0.5 * self.alpha * network.squared_weight_norm(replaced) / total_weight
+            return loss
+
+        return objective
+
+    def _current_entropies(self):
+        with torch.no_grad():
+            return [np.array([entanglement_entropy(s.cpu().numpy()) for s in bond_spectra(list(layer.cores))])
+                    for layer in self.network_.tn_layers]
+
+    def _set_diagnostics(self):
+        """Fitted attributes derived from the trained weights."""
+        layers = self.network_.tn_layers
+        self.mpos_ = [MPO([c.detach().cpu().clone() for c in layer.cores]) for layer in layers]
+        self.singular_values_ = [mpo.singular_values() for mpo in self.mpos_]
+        self.entanglement_entropy_ = [mpo.entanglement_entropy() for mpo in self.mpos_]
+        self.entanglement_history_ = [
+            np.array([row[l] for row in self._entropy_rows]).reshape(len(self._entropy_rows), -1)
+            for l in range(len(layers))
+        ]
+        mpo_params = sum(mpo.n_params for mpo in self.mpos_)
+        dense_params = sum(mpo.shape[0] * mpo.shape[1] for mpo in self.mpos_)
+        self.compression_ratio_ = mpo_params / dense_params
+
+    # --------------------------------------------------------------- predict
+    def _forward(self, X):
+        """Network output for new data X, validated, as float64 numpy."""
+        check_is_fitted(self)
+        return self._network_output(validate_data(self, X, reset=False, dtype=[np.float64, np.float32]))
+
+    def _network_output(self, X):
+        """Network output for a validated array, computed in chunks."""
+        param = next(self.network_.parameters())
+        outputs = []
+        with torch.no_grad():
+            for start in range(0, len(X), PREDICT_CHUNK):
+                chunk = to_tensor(X[start:start + PREDICT_CHUNK], param.dtype, param.device)
+                outputs.append(self.network_(chunk).cpu().double().numpy())
+        return np.concatenate(outputs)
+
+    def __getstate__(self):
+        # Tensors on a GPU would not unpickle on a CPU-only machine.
+        state = self.__dict__.copy()
+        if "network_" in state:
+            state["network_"] = copy.deepcopy(state["network_"]).to("cpu")
+        return state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+
+class TNNClassifier(ClassifierMixin, BaseTNN):
+    """Classifier whose hidden layers are MPOs trained by a DMRG-like sweep.
+
+    input -> input projection -> [TN layer -> activation] * L -> dense -> softmax.
+    Each TN layer holds its weight as an MPO of bond dimension at most
+    ``bond_dim``; the default solver sweeps over neighbouring cores, takes a
+    gradient step on their merged bond tensor and splits it back by a
+    truncated SVD (Jahromi & Orús, 2022).
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or tuple of int, default=(64,)
+        Width of each TN layer.
+    bond_dim : int, default=8
+        Maximum bond dimension of every MPO.
+    n_cores : int, optional
+        Cores per TN layer. Every width must split into that many factors
+        >= 2. Default: about one core per factor of 4 of the width.
+    activation : {'relu', 'sigmoid', 'tanh', 'identity'} or tuple, default='relu'
+        One for all TN layers, or one per TN layer.
+    input_projection : {'fixed', 'trainable', 'none'}, default='fixed'
+        Dense map from the features to the first TN layer's width: random
+        and frozen (the paper's), trained, or none (the features feed the
+        first TN layer directly and their count must factorise).
+    solver : {'dmrg', 'adam', 'sgd'}, default='dmrg'
+        'dmrg' is the two-site sweep; 'adam' and 'sgd' (Nesterov momentum
+        0.9) train all cores by global backpropagation (MPO-Net).
+    sweep : {'all_layers', 'layer_by_layer'}, default='all_layers'
+        Order of the bond updates in one iteration (the paper's PaL or LbL).
+    learning_rate_init : float or 'auto', default='auto'
+        Step size; 'auto' is 0.05 for 'dmrg' and 0.01 for 'adam' and 'sgd'.
+        With 'dmrg' this is the gradient step on the bond tensors, and the
+        dense parameters (biases, output layer, trainable projection) take
+        Adam steps of a fifth of it.
+    max_iter : int, default=200
+        Maximum iterations: one back-and-forth sweep over every bond for
+        'dmrg', one epoch for 'adam' and 'sgd'.
+    batch_size : int or 'auto', default='auto'
+        Mini-batch size, ``min(200, n_samples)`` for 'auto'. Each bond
+        update of the sweep uses the next mini-batch.
+    shuffle : bool, default=True
+        Reshuffle the samples at every epoch.
+    alpha : float, default=1e-4
+        L2 penalty ``alpha / 2 * sum ||W||_F^2 / sum(sample_weight)`` over
+        the TN and output weights (computed exactly from the cores).
+    svd_cutoff : float, default=0.0
+        Drop singular values below this fraction of the largest at each
+        split, so bond dimensions can shrink below ``bond_dim``.
+    tol : float, default=1e-4
+        Minimum improvement of the loss (or validation score) that counts.
+    n_iter_no_change : int, default=10
+        Stop after this many iterations without improvement of ``tol``.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data, stop on its accuracy
+        and keep the best weights.
+    validation_fraction : float, default=0.1
+    warm_start : bool, default=False
+        Continue from the previous fit's weights.
+    device : str, default='auto'
+        'auto' (CUDA if available), 'cpu', 'cuda' or 'cuda:N'.
+    dtype : {'float32', 'float64'}, default='float32'
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, shuffling and the validation split; a fixed
+        value gives bit-identical results on CPU.
+    verbose : int, default=0
+        Print the loss at each iteration when > 0.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Defined only when X has string feature names.
+    n_iter_ : int
+    loss_curve_ : list of float
+        Mean training loss of each iteration.
+    best_loss_ : float
+    validation_scores_ : list of float or None
+        Validation accuracy per iteration with ``early_stopping``.
+    best_validation_score_ : float or None
+    network_ : torch.nn.Module
+        The trained network.
+    mpos_ : list of MPO
+        The trained weight of each TN layer.
+    singular_values_ : list of list of ndarray
+        Per TN layer, the normalised spectrum of each bond of ``mpos_``.
+    entanglement_entropy_ : list of ndarray
+        Per TN layer, the entanglement entropy of each bond of ``mpos_``.
+    entanglement_history_ : list of ndarray
+        Per TN layer, shape (n_iter_, n_bonds): entropies after each
+        iteration (the paper's Figs. 12 and 14).
+    compression_ratio_ : float
+        MPO parameters of the TN layers over those of equal dense layers.
+
+    Examples
+    --------
+    >>> from skltnn import TNNClassifier
+    >>> from skltnn.datasets import make_spiral
+    >>> X, y = make_spiral(600, random_state=0)
+    >>> clf = TNNClassifier(bond_dim=8, random_state=0).fit(X, y)
+    >>> clf.score(X, y) > 0.95
+    True
+    """
+
+    _multi_output = False
+
+    def __init__(self, hidden_layer_sizes=(64,), bond_dim=8, *, n_cores=None, activation="relu",
+                 input_projection="fixed", solver="dmrg", sweep="all_layers",
+                 learning_rate_init="auto", max_iter=200, batch_size="auto", shuffle=True,
+                 alpha=1e-4, svd_cutoff=0.0, tol=1e-4, n_iter_no_change=10, early_stopping=False,
+                 validation_fraction=0.1, warm_start=False, device="auto", dtype="float32",
+                 random_state=None, verbose=0):
+        super().__init__(
+            hidden_layer_sizes, bond_dim, n_cores=n_cores, activation=activation,
+            input_projection=input_projection, solver=solver, sweep=sweep,
+            learning_rate_init=learning_rate_init, max_iter=max_iter, batch_size=batch_size,
+            shuffle=shuffle, alpha=alpha, svd_cutoff=svd_cutoff, tol=tol,
+            n_iter_no_change=n_iter_no_change, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, warm_start=warm_start, device=device,
+            dtype=dtype, random_state=random_state, verbose=verbose,
+        )
+
+    def _encode_targets(self, y, first_fit):
+        check_classification_targets(y)
+        if type_of_target(y) not in ("binary", "multiclass"):
+            raise ValueError(f"TNNClassifier supports binary and multiclass targets, got {type_of_target(y)!r}")
+        if first_fit:
+            self._label_encoder = LabelEncoder().fit(y)
+            self.classes_ = self._label_encoder.classes_
+            if len(self.classes_) < 2:
+                raise ValueError(
+                    f"y contains only one class ({self.classes_[0]!r}); a classifier needs at least 2 classes"
+                )
+        else:
+            unknown = np.setdiff1d(y, self.classes_)
+            if unknown.size:
+                raise ValueError(f"y contains classes not seen in the first fit: {unknown.tolist()}")
+        return self._label_encoder.transform(y).astype(np.int64), len(self.classes_)
+
+    def _sample_loss(self, output, target):
+        return F.cross_entropy(output, target, reduction="none")
+
+    def _validation_score(self, X, y):
+        return accuracy_score(y, self.classes_[self._network_output(X).argmax(axis=1)])
+
+    def decision_function(self, X):
+        """Class scores (logits): shape (n_samples,) for two classes, else (n_samples, n_classes)."""
+        logits = self._forward(X)
+        return logits[:, 1] - logits[:, 0] if logits.shape[1] == 2 else logits
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes), in the order of ``classes_``."""
+        logits = self._forward(X)
+        logits -= logits.max(axis=1, keepdims=True)
+        proba = np.exp(logits)
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`."""
+        logits = self._forward(X)
+        logits -= logits.max(axis=1, keepdims=True)
+        return logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+
+    def predict(self, X):
+        """Predicted class labels, of the type given at fit."""
+        scores = self._forward(X)
+        return self.classes_[scores.argmax(axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = False
+        return tags
+
+
+class TNNRegressor(RegressorMixin, BaseTNN):
+    """Regressor whose hidden layers are MPOs trained by a DMRG-like sweep.
+
+    input -> input projection -> [TN layer -> activation] * L -> dense
+    (identity output), trained on the squared error. Single or multi-output
+    y. The parameters are those of :class:`TNNClassifier`; early stopping
+    uses the validation R^2.
+
+    Parameters
+    ----------
+    hidden_layer_sizes, bond_dim, n_cores, activation, input_projection, solver, \
+sweep, learning_rate_init, max_iter, batch_size, shuffle, alpha, svd_cutoff, \
+tol, n_iter_no_change, early_stopping, validation_fraction, warm_start, device, \
+dtype, random_state, verbose
+        As in :class:`TNNClassifier`.
+
+    Attributes
+    ----------
+    n_outputs_ : int
+    n_features_in_, feature_names_in_, n_iter_, loss_curve_, best_loss_, \
+validation_scores_, best_validation_score_, network_, mpos_, singular_values_, \
+entanglement_entropy_, entanglement_history_, compression_ratio_
+        As in :class:`TNNClassifier`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skltnn import TNNRegressor
+    >>> X = np.linspace(0, 1, 200)[:, None]
+    >>> y = 0.55 * X.ravel() + 0.2
+    >>> reg = TNNRegressor(hidden_layer_sizes=(16,), random_state=0).fit(X, y)
+    >>> reg.score(X, y) > 0.9
+    True
+    """
+
+    _multi_output = True
+
+    def __init__(self, hidden_layer_sizes=(64,), bond_dim=8, *, n_cores=None, activation="relu",
+                 input_projection="fixed", solver="dmrg", sweep="all_layers",
+                 learning_rate_init="auto", max_iter=200, batch_size="auto", shuffle=True,
+                 alpha=1e-4, svd_cutoff=0.0, tol=1e-4, n_iter_no_change=10, early_stopping=False,
+                 validation_fraction=0.1, warm_start=False, device="auto", dtype="float32",
+                 random_state=None, verbose=0):
+        super().__init__(
+            hidden_layer_sizes, bond_dim, n_cores=n_cores, activation=activation,
+            input_projection=input_projection, solver=solver, sweep=sweep,
+            learning_rate_init=learning_rate_init, max_iter=max_iter, batch_size=batch_size,
+            shuffle=shuffle, alpha=alpha, svd_cutoff=svd_cutoff, tol=tol,
+            n_iter_no_change=n_iter_no_change, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, warm_start=warm_start, device=device,
+            dtype=dtype, random_state=random_state, verbose=verbose,
+        )
+
+    def _encode_targets(self, y, first_fit):
+        Y = np.asarray(y, dtype=np.float64)
+        Y = Y.reshape(len(Y), -1)
+        if first_fit:
+            self.n_outputs_ = Y.shape[1]
+        elif Y.shape[1] != self.n_outputs_:
+            raise ValueError(f"y has {Y.shape[1]} outputs, the previous fit had {self.n_outputs_}")
+        return Y, Y.shape[1]
+
+    def _sample_loss(self, output, target):
+        return 0.5 * (output - target).pow(2).mean(dim=1)
+
+    def _validation_score(self, X, y):
+        return r2_score(y, self._network_output(X).reshape(np.shape(y)))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def predict(self, X):
+        """Predicted targets, shape (n_samples,) or (n_samples, n_outputs)."""
+        out = self._forward(X)
+        return out.ravel() if self.n_outputs_ == 1 else out

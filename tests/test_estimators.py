@@ -1,0 +1,328 @@
+import pickle
+import warnings
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.datasets import make_classification, make_regression
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import (
+    check_methods_subset_invariance,
+    check_sample_weight_equivalence_on_dense_data,
+    parametrize_with_checks,
+)
+
+from skltnn import TNNClassifier, TNNRegressor
+from skltnn.datasets import make_spiral
+
+from ._reference import brute_force_spectra, pad
+
+FAST = dict(hidden_layer_sizes=(16,), max_iter=30, random_state=0)
+SUBSET_REASON = (
+    "float32 matmuls of different batch sizes differ by ~1e-7 relative, the check's tolerance; "
+    "passes with dtype='float64' (test_subset_invariance_in_float64)"
+)
+WEIGHT_REASON = (
+    "shuffled mini-batches: repeating a sample changes the batches, so it is not "
+    "equivalent to weighting it; full-batch training is (test_sample_weight_equivalence_full_batch)"
+)
+EXPECTED_FAILED = {
+    "check_methods_subset_invariance": SUBSET_REASON,
+    "check_sample_weight_equivalence_on_dense_data": WEIGHT_REASON,
+}
+
+
+@parametrize_with_checks(
+    [TNNClassifier(**FAST), TNNRegressor(**FAST)],
+    expected_failed_checks=lambda est: EXPECTED_FAILED,
+)
+def test_sklearn_compatible_estimator(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        check(estimator)
+
+
+@pytest.mark.parametrize("Estimator", [TNNClassifier, TNNRegressor])
+def test_subset_invariance_in_float64(Estimator):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        check_methods_subset_invariance(Estimator.__name__, Estimator(**FAST, dtype="float64"))
+
+
+@pytest.mark.parametrize("Estimator", [TNNClassifier, TNNRegressor])
+def test_sample_weight_equivalence_full_batch(Estimator):
+    # As sklearn checks MLPClassifier with a deterministic solver.
+    est = Estimator(**FAST, dtype="float64", batch_size=10**6, shuffle=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        check_sample_weight_equivalence_on_dense_data(Estimator.__name__, est)
+
+
+@pytest.fixture(scope="module")
+def spiral():
+    X, y = make_spiral(600, n_classes=3, random_state=0)
+    return train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
+
+
+@pytest.fixture(scope="module")
+def fitted_spiral(spiral):
+    Xtr, Xte, ytr, yte = spiral
+    return TNNClassifier(bond_dim=8, random_state=0).fit(Xtr, ytr)
+
+
+def test_spiral_reaches_97_percent_with_defaults(spiral, fitted_spiral):
+    _, Xte, _, yte = spiral
+    assert fitted_spiral.score(Xte, yte) >= 0.97
+
+
+def assert_diagnostics_match_brute_force(est):
+    assert len(est.mpos_) == len(est.network_.tn_layers)
+    for mpo, spectra, entropies in zip(est.mpos_, est.singular_values_, est.entanglement_entropy_):
+        W = mpo.to_dense().double().numpy()
+        expected = brute_force_spectra(W, mpo.in_dims, mpo.out_dims)
+        assert len(spectra) == len(entropies) == len(mpo.cores) - 1
+        for got, want in zip(spectra, expected):
+            assert np.sum(got**2) == pytest.approx(1.0)
+            np.testing.assert_allclose(pad(got, len(want))[: len(want)], want, atol=1e-5)
+        p = [s[s > 0] ** 2 for s in expected]
+        np.testing.assert_allclose(entropies, [-(q * np.log(q)).sum() for q in p], atol=1e-4)
+
+
+def test_entanglement_attributes_of_the_spiral_fit(fitted_spiral):
+    assert_diagnostics_match_brute_force(fitted_spiral)
+    history = fitted_spiral.entanglement_history_
+    assert history[0].shape == (fitted_spiral.n_iter_, 2)
+    np.testing.assert_allclose(history[0][-1], fitted_spiral.entanglement_entropy_[0], atol=1e-5)
+    assert 0 < fitted_spiral.compression_ratio_ < 1
+    assert fitted_spiral.mpos_[0].compression_ratio == pytest.approx(fitted_spiral.compression_ratio_)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [dict(sweep="layer_by_layer"), dict(solver="adam"), dict(solver="sgd"),
+     dict(input_projection="trainable"), dict(svd_cutoff=0.05)],
+)
+def test_diagnostics_match_brute_force_for_every_solver(params):
+    X, y = make_classification(120, n_features=6, n_informative=4, random_state=0)
+    est = TNNClassifier(hidden_layer_sizes=(16, 8), bond_dim=3, max_iter=5, random_state=0, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+    assert_diagnostics_match_brute_force(est)
+    assert all(max(m.bond_dims) <= 3 for m in est.mpos_)
+    assert [h.shape for h in est.entanglement_history_] == [(5, 1), (5, 1)]
+
+
+def test_svd_cutoff_lets_bond_dimensions_shrink():
+    X, y = make_classification(200, n_features=4, random_state=0)
+    est = TNNClassifier(hidden_layer_sizes=(64,), bond_dim=16, svd_cutoff=0.5, max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+    assert max(est.mpos_[0].bond_dims) < 16
+
+
+def test_same_random_state_gives_identical_results():
+    X, y = make_classification(150, n_features=5, random_state=1)
+    fits = [TNNClassifier(**FAST).fit(X, y) for _ in range(2)]
+    assert fits[0].loss_curve_ == fits[1].loss_curve_
+    np.testing.assert_array_equal(fits[0].predict_proba(X), fits[1].predict_proba(X))
+    other = TNNClassifier(**{**FAST, "random_state": 1}).fit(X, y)
+    assert other.loss_curve_ != fits[0].loss_curve_
+
+
+@pytest.mark.parametrize("dump", ["pickle", "joblib"])
+def test_persistence_gives_identical_predictions(tmp_path, dump, fitted_spiral, spiral):
+    _, Xte, _, _ = spiral
+    if dump == "pickle":
+        loaded = pickle.loads(pickle.dumps(fitted_spiral))
+    else:
+        joblib.dump(fitted_spiral, tmp_path / "model.joblib")
+        loaded = joblib.load(tmp_path / "model.joblib")
+    np.testing.assert_array_equal(loaded.predict_proba(Xte), fitted_spiral.predict_proba(Xte))
+
+
+def test_pickled_state_holds_cpu_tensors_only(fitted_spiral):
+    state = fitted_spiral.__getstate__()
+    assert all(t.device.type == "cpu" for t in state["network_"].state_dict().values())
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_gpu_fit_loads_on_cpu(monkeypatch):
+    X, y = make_classification(100, n_features=4, random_state=0)
+    est = TNNClassifier(**FAST, device="cuda").fit(X, y)
+    data = pickle.dumps(est)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    loaded = pickle.loads(data)
+    np.testing.assert_allclose(loaded.predict_proba(X), est.predict_proba(X), atol=1e-5)
+
+
+@pytest.mark.parametrize("labels", [np.array(["cat", "dog", "emu"]), np.array([10, -3, 7]), None])
+def test_labels_of_any_type_come_back_as_given(labels):
+    X, y = make_classification(150, n_features=5, n_classes=3, n_informative=3, random_state=0)
+    y = np.array([True, False])[y % 2] if labels is None else labels[y]
+    est = TNNClassifier(**FAST).fit(X, y)
+    pred = est.predict(X)
+    assert pred.dtype == y.dtype and set(pred) <= set(y)
+    np.testing.assert_array_equal(est.classes_, np.unique(y))
+    proba = est.predict_proba(X)
+    assert proba.shape == (150, len(est.classes_))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_allclose(np.log(proba), est.predict_log_proba(X), atol=1e-6)
+    assert est.decision_function(X).shape == ((150,) if len(est.classes_) == 2 else (150, 3))
+
+
+def test_feature_names_in():
+    X, y = make_classification(60, n_features=4, random_state=0)
+    df = pd.DataFrame(X, columns=list("abcd"))
+    est = TNNClassifier(**FAST).fit(df, y)
+    np.testing.assert_array_equal(est.feature_names_in_, list("abcd"))
+    assert est.n_features_in_ == 4
+
+
+def test_regressor_single_and_multi_output():
+    X, y = make_regression(200, n_features=5, n_targets=2, noise=0.1, random_state=0)
+    y = y / y.std(axis=0)
+    est = TNNRegressor(hidden_layer_sizes=(16,), max_iter=100, random_state=0).fit(X, y)
+    assert est.predict(X).shape == (200, 2) and est.n_outputs_ == 2
+    assert est.score(X, y) > 0.9
+    single = TNNRegressor(**FAST).fit(X, y[:, 0])
+    assert single.predict(X).shape == (200,)
+
+
+def test_sample_weight_shifts_the_decision():
+    X, y = make_classification(300, n_features=4, class_sep=0.3, flip_y=0.3, random_state=0)
+    plain = TNNClassifier(**FAST).fit(X, y)
+    weighted = TNNClassifier(**FAST).fit(X, y, sample_weight=np.where(y == 1, 10.0, 1.0))
+    assert (weighted.predict(X) == 1).mean() > (plain.predict(X) == 1).mean()
+
+
+def test_zero_weights_are_ignored_by_the_loss():
+    X, y = make_classification(100, n_features=4, random_state=0)
+    w = np.r_[np.ones(50), np.zeros(50)]
+    est = TNNClassifier(**{**FAST, "max_iter": 1, "batch_size": 100, "alpha": 0.0}).fit(X, y, sample_weight=w)
+    with torch.no_grad():
+        objective = est._objective(est.network_, torch.as_tensor(X, dtype=torch.float32),
+                                   torch.as_tensor(est._label_encoder.transform(y)),
+                                   torch.as_tensor(w, dtype=torch.float32))
+        half = est._objective(est.network_, torch.as_tensor(X[:50], dtype=torch.float32),
+                              torch.as_tensor(est._label_encoder.transform(y[:50])),
+                              torch.ones(50))
+        assert objective(torch.arange(100)).item() == pytest.approx(half(torch.arange(50)).item(), rel=1e-5)
+
+
+def test_warm_start_continues_training():
+    X, y = make_classification(120, n_features=4, random_state=0)
+    est = TNNClassifier(**{**FAST, "max_iter": 5}, warm_start=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+        network = est.network_
+        est.fit(X, y)
+    assert est.n_iter_ == 10 and len(est.loss_curve_) == 10
+    assert est.network_ is network
+    assert est.entanglement_history_[0].shape[0] == 10
+
+
+def test_early_stopping_keeps_validation_scores():
+    X, y = make_classification(300, n_features=4, random_state=0)
+    est = TNNClassifier(**{**FAST, "max_iter": 60}, early_stopping=True, n_iter_no_change=3).fit(X, y)
+    assert len(est.validation_scores_) == est.n_iter_
+    assert est.best_validation_score_ == max(est.validation_scores_)
+    assert est.n_iter_ < 60
+
+
+def test_convergence_warning_when_max_iter_is_reached():
+    X, y = make_classification(60, n_features=4, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="maximum iterations"):
+        TNNClassifier(**{**FAST, "max_iter": 2}).fit(X, y)
+
+
+def test_divergence_is_a_clear_error_not_nan_weights():
+    X, y = make_regression(100, n_features=4, random_state=0)
+    with pytest.raises(ValueError, match="diverged.*learning_rate_init"):
+        TNNRegressor(**FAST, learning_rate_init=1e3).fit(X * 1e3, y * 1e3)
+
+
+def test_pipeline_grid_search_and_cross_val_score():
+    X, y = make_classification(150, n_features=6, random_state=0)
+    pipe = make_pipeline(StandardScaler(), TNNClassifier(**FAST))
+    assert cross_val_score(pipe, X, y, cv=3).mean() > 0.7
+    search = GridSearchCV(pipe, {"tnnclassifier__bond_dim": [2, 4]}, cv=2, n_jobs=2).fit(X, y)
+    assert search.best_params_["tnnclassifier__bond_dim"] in (2, 4)
+    assert clone(pipe).get_params()["tnnclassifier__bond_dim"] == 8
+
+
+def test_input_projection_none_feeds_features_directly():
+    X, y = make_classification(100, n_features=16, random_state=0)
+    est = TNNClassifier(**{**FAST, "input_projection": "none"}).fit(X, y)
+    assert est.network_.projection is None
+    assert est.mpos_[0].shape == (16, 16)
+
+
+@pytest.mark.parametrize("Estimator", [TNNClassifier, TNNRegressor])
+def test_predict_before_fit_raises_not_fitted(Estimator):
+    with pytest.raises(NotFittedError):
+        Estimator().predict(np.zeros((2, 3)))
+
+
+BAD_DATA = [
+    (np.array([[0.0, np.nan]] * 4), [0, 1, 0, 1], "NaN"),
+    (np.array([[0.0, np.inf]] * 4), [0, 1, 0, 1], "infinity"),
+    (np.arange(4.0), [0, 1, 0, 1], "Expected 2D array"),
+    (np.zeros((0, 3)), [], "0 sample"),
+    (np.zeros((4, 2)), [0, 1, 0], "inconsistent numbers of samples"),
+]
+
+
+@pytest.mark.parametrize("X, y, message", BAD_DATA)
+def test_bad_data_is_a_clear_error(X, y, message):
+    with pytest.raises(ValueError, match=message):
+        TNNClassifier(**FAST).fit(X, y)
+
+
+def test_bad_targets_are_clear_errors():
+    X = np.random.default_rng(0).normal(size=(4, 2))
+    with pytest.raises(ValueError, match="only one class"):
+        TNNClassifier(**FAST).fit(X, [1, 1, 1, 1])
+    with pytest.raises(ValueError, match="NaN"):
+        TNNRegressor(**FAST).fit(X, [0.0, np.nan, 1.0, 2.0])
+    with pytest.raises(ValueError, match="Unknown label type"):
+        TNNClassifier(**FAST).fit(X, [0.1, 0.2, 0.3, 0.4])
+
+
+def test_wrong_number_of_features_at_predict(fitted_spiral):
+    with pytest.raises(ValueError, match="X has 3 features, but TNNClassifier is expecting 2"):
+        fitted_spiral.predict(np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        (dict(bond_dim=0), "bond_dim must be an integer >= 1"),
+        (dict(activation="gelu"), "activation must be one of"),
+        (dict(activation=("relu", "tanh")), "one per TN layer"),
+        (dict(solver="lbfgs"), "solver must be one of"),
+        (dict(sweep="zigzag"), "sweep must be one of"),
+        (dict(input_projection="random"), "input_projection must be one of"),
+        (dict(hidden_layer_sizes=(7,), n_cores=3), r"TN layer 0 .*7 cannot be factorised into 3 factors"),
+        (dict(hidden_layer_sizes=(13,)), "single core"),
+        (dict(hidden_layer_sizes=(0,)), "hidden_layer_sizes"),
+        (dict(learning_rate_init=0), "learning_rate_init"),
+        (dict(validation_fraction=1.5), "validation_fraction"),
+        (dict(dtype="float16"), "dtype must be one of"),
+        (dict(device="tpu"), "device"),
+        (dict(n_cores=0), "n_cores must be an integer >= 1"),
+    ],
+)
+def test_bad_parameters_are_clear_errors(params, message):
+    X, y = make_classification(40, n_features=4, random_state=0)
+    with pytest.raises(ValueError, match=message):
+        TNNClassifier(**{**FAST, **params}).fit(X, y)
