@@ -5,13 +5,18 @@ Cores are 4-D tensors of shape ``(D_left, i_k, o_k, D_right)`` with
 ``(i_1..i_n)`` and output index ``(o_1..o_n)`` are C-order multi-indices.
 """
 
+import functools
 import math
 
 import torch
 
-# Never materialise a dense weight larger than this many entries (1 GiB in
-# float32): beyond it the core-by-core path is the only safe one.
+# Never materialise a dense weight (or super-core) larger than this many
+# entries (1 GiB in float32).
 MAX_DENSE_ENTRIES = 2**28
+# Writing one element to memory costs about as much time as this many
+# multiply-adds inside a GEMM (measured with benchmarks/bench_layer.py on a
+# 2-core CPU; GPUs are of the same order). Small contractions are memory-bound.
+MEMORY_COST = 64
 
 
 def contract_cores_with_input(cores, x):
@@ -31,15 +36,18 @@ def contract_cores_with_input(cores, x):
     return t.reshape(batch, -1)
 
 
+def merge_cores(cores):
+    """Contract a run of neighbouring cores into one 4-D core (D_left, I, O, D_right)."""
+    merged = cores[0]
+    for core in cores[1:]:
+        merged = merge_pair(merged, core)
+    return merged
+
+
 def cores_to_dense(cores):
     """The dense matrix W of shape (N_in, N_out) that the cores represent."""
-    _, i, o, d = cores[0].shape
-    m = cores[0].reshape(i, o, d)
-    for core in cores[1:]:
-        n_i, n_o, _ = m.shape
-        _, i, o, d = core.shape
-        m = torch.einsum("IOa,aiob->IiOob", m, core).reshape(n_i * i, n_o * o, d)
-    return m.reshape(m.shape[0], m.shape[1])
+    merged = merge_cores(cores)
+    return merged.reshape(merged.shape[1], merged.shape[2])
 
 
 def squared_norm(cores):
@@ -62,43 +70,79 @@ def merge_pair(left, right):
     return merged.reshape(d_left, i1 * i2, o1 * o2, d_right)
 
 
-def core_by_core_flops(shapes, batch):
-    """Multiply-adds of :func:`contract_cores_with_input` for these core shapes."""
-    n_in = math.prod(s[1] for s in shapes)
-    flops, o_done, i_rest = 0, 1, n_in
-    for d_left, i, o, d_right in shapes:
-        i_rest //= i
-        flops += batch * o_done * i_rest * d_left * i * o * d_right
-        o_done *= o
-    return flops
+def group_cost(shapes, start, stop, batch):
+    """Multiply-adds and elements written to merge cores ``start..stop-1``
+    into one super-core and contract the running batch tensor with it.
 
-
-def dense_flops(shapes, batch):
-    """Multiply-adds to rebuild W with :func:`cores_to_dense`, then ``x @ W``."""
-    n_in = math.prod(s[1] for s in shapes)
-    n_out = math.prod(s[2] for s in shapes)
-    flops, done = 0, shapes[0][1] * shapes[0][2]
-    for d_left, i, o, d_right in shapes[1:]:
-        flops += done * d_left * i * o * d_right
-        done *= i * o
-    return flops + batch * n_in * n_out
-
-
-def prefer_dense(shapes, batch):
-    """Whether rebuilding W and one matmul is cheaper than core by core.
-
-    Decided by counted multiply-adds, and never when W would not fit in
-    :data:`MAX_DENSE_ENTRIES`.
+    Returns None when the super-core would exceed :data:`MAX_DENSE_ENTRIES`.
     """
-    n_entries = math.prod(s[1] for s in shapes) * math.prod(s[2] for s in shapes)
-    if n_entries > MAX_DENSE_ENTRIES:
-        return False
-    return dense_flops(shapes, batch) < core_by_core_flops(shapes, batch)
+    group = shapes[start:stop]
+    d_left, d_right = group[0][0], group[-1][3]
+    n_i = math.prod(s[1] for s in group)
+    n_o = math.prod(s[2] for s in group)
+    if d_left * n_i * n_o * d_right > MAX_DENSE_ENTRIES:
+        return None
+    macs = elements = 0
+    acc_i, acc_o = group[0][1], group[0][2]
+    for d_mid, i, o, d_next in group[1:]:
+        macs += d_left * acc_i * acc_o * d_mid * i * o * d_next
+        acc_i, acc_o = acc_i * i, acc_o * o
+        elements += d_left * acc_i * acc_o * d_next
+    o_before = math.prod(s[2] for s in shapes[:start])
+    i_after = math.prod(s[1] for s in shapes[stop:])
+    rows = batch * o_before * i_after
+    macs += rows * d_left * n_i * n_o * d_right
+    # The output, and the input's reordering unless it is x itself.
+    elements += rows * n_o * d_right + (rows * d_left * n_i if (start, stop) != (0, len(shapes)) else 0)
+    return macs, elements
+
+
+def plan_cost(shapes, batch, groups):
+    """Total (multiply-adds, elements written) of a contraction plan."""
+    costs = [group_cost(shapes, start, stop, batch) for start, stop in groups]
+    return sum(c[0] for c in costs), sum(c[1] for c in costs)
+
+
+@functools.lru_cache(maxsize=4096)
+def contraction_plan(shapes, batch):
+    """The cheapest way to compute ``x @ W`` from cores of these shapes.
+
+    A plan splits the chain into runs of neighbouring cores; each run is
+    merged into one super-core and the batch is contracted with the
+    super-cores in turn. One run is "rebuild W, then one matmul"; one core per
+    run is the core-by-core contraction; anything between mixes the two.
+    Dynamic programming over the split points finds the plan of least
+    ``multiply-adds + MEMORY_COST * elements written`` in O(n^2), never
+    forming a super-core larger than :data:`MAX_DENSE_ENTRIES`.
+
+    Parameters
+    ----------
+    shapes : tuple of 4-tuples
+        Core shapes (D_left, i, o, D_right).
+    batch : int
+
+    Returns
+    -------
+    tuple of (start, stop)
+    """
+    n = len(shapes)
+    best = [(0, ())] + [None] * n
+    for stop in range(1, n + 1):
+        for start in range(stop):
+            cost = group_cost(shapes, start, stop, batch)
+            if cost is None or best[start] is None:
+                continue
+            total = best[start][0] + cost[0] + MEMORY_COST * cost[1]
+            if best[stop] is None or total < best[stop][0]:
+                best[stop] = (total, best[start][1] + ((start, stop),))
+    return best[n][1]
 
 
 def mpo_matmul(x, cores):
-    """``x @ W`` for x of shape (B, N_in) by the cheaper contraction path."""
+    """``x @ W`` for x of shape (B, N_in) by the cheapest contraction plan."""
     shapes = tuple(tuple(c.shape) for c in cores)
-    if prefer_dense(shapes, x.shape[0]):
-        return x @ cores_to_dense(cores)
-    return contract_cores_with_input(cores, x)
+    groups = contraction_plan(shapes, x.shape[0])
+    supers = [merge_cores(cores[start:stop]) for start, stop in groups]
+    if len(supers) == 1:
+        return x @ supers[0].reshape(supers[0].shape[1], supers[0].shape[2])
+    return contract_cores_with_input(supers, x)

@@ -36,9 +36,9 @@ class MPOLinear(nn.Module):
 
     A drop-in for ``torch.nn.Linear`` (same input and output shapes, any
     number of leading batch dimensions) with far fewer parameters when the
-    bond dimension is small. The forward pass picks the cheaper of
-    contracting the input core by core and rebuilding W, by counted
-    multiply-adds.
+    bond dimension is small. The forward pass follows the cheapest
+    contraction plan (core by core, rebuilding W, or merging runs of cores
+    first) by counted multiply-adds and memory traffic.
 
     Parameters
     ----------

@@ -286,8 +286,9 @@ class MPO:
     def apply(self, x):
         """``x @ W`` for a batch x of shape (B, N_in).
 
-        Takes the cheaper of core-by-core contraction and rebuilding W, by
-        counted multiply-adds. Numpy in gives numpy out; torch in, torch out.
+        Follows the cheapest contraction plan (core by core, rebuilding W, or
+        a mix) by counted multiply-adds and memory traffic. Numpy in gives
+        numpy out; torch in, torch out.
         """
         is_numpy = not isinstance(x, torch.Tensor)
         xt = torch.as_tensor(np.asarray(x), dtype=self.dtype, device=self.device) if is_numpy else x

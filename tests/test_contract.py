@@ -7,13 +7,15 @@ import torch
 from skltnn import MPO
 from skltnn._contract import (
     MAX_DENSE_ENTRIES,
+    MEMORY_COST,
     contract_cores_with_input,
-    core_by_core_flops,
+    contraction_plan,
     cores_to_dense,
-    dense_flops,
+    group_cost,
+    merge_cores,
     merge_pair,
     mpo_matmul,
-    prefer_dense,
+    plan_cost,
     squared_norm,
 )
 
@@ -50,36 +52,67 @@ def test_merge_pair_keeps_the_matrix():
     torch.testing.assert_close(cores_to_dense(merged), cores_to_dense(cores))
 
 
-def count_einsum_flops(shapes, batch):
-    """Multiply-adds counted by brute force from the shapes the contraction visits."""
-    flops, o_done, i_rest = 0, 1, math.prod(s[1] for s in shapes)
-    for d_left, i, o, d_right in shapes:
-        i_rest //= i
-        # the contraction is a (batch o_done i_rest) x (d_left i) @ (d_left i) x (o d_right) matmul
-        flops += (batch * o_done * i_rest) * (d_left * i) * (o * d_right)
-        o_done *= o
-    return flops
+def all_plans(n):
+    """Every split of 0..n into runs of neighbouring cores (2^(n-1) of them)."""
+    for mask in range(2 ** (n - 1)):
+        cuts = [0] + [k + 1 for k in range(n - 1) if mask >> k & 1] + [n]
+        yield tuple(zip(cuts, cuts[1:]))
 
 
-def test_flop_model():
-    shapes = tuple(tuple(c.shape) for c in random_cores((4, 4, 4), (4, 4, 4), 8))
-    assert core_by_core_flops(shapes, 32) == count_einsum_flops(shapes, 32)
-    # Rebuild: 16*(8*16*8) + 256*(8*16*1), then the matmul 32*64*64.
-    assert dense_flops(shapes, 32) == 16 * 8 * 16 * 8 + 256 * 8 * 16 + 32 * 64 * 64
+def run_plan(cores, x, groups):
+    supers = [merge_cores(cores[a:b]) for a, b in groups]
+    return contract_cores_with_input(supers, x)
 
 
-def test_path_choice_follows_the_counts():
-    small = tuple(tuple(c.shape) for c in random_cores((4, 4, 4), (4, 4, 4), 16))
-    assert prefer_dense(small, 256)  # 64x64 at D=16: dense is less work
-    big = ((1, 16, 16, 4), (4, 16, 16, 4), (4, 16, 16, 1))  # 4096x4096 at D=4
-    assert core_by_core_flops(big, 256) < dense_flops(big, 256)
-    assert not prefer_dense(big, 256)
+def shapes_of(cores):
+    return tuple(tuple(c.shape) for c in cores)
 
 
-def test_never_materialises_a_huge_dense_matrix():
+@pytest.mark.parametrize("in_dims, out_dims, bond_dim", [((2, 3, 4, 2), (3, 2, 2, 2), 3), ((4, 4, 4), (2, 4, 8), 5)])
+def test_every_plan_computes_x_at_w(in_dims, out_dims, bond_dim):
+    cores = random_cores(in_dims, out_dims, bond_dim)
+    x = torch.randn(5, math.prod(in_dims), dtype=torch.float64)
+    expected = x @ cores_to_dense(cores)
+    for groups in all_plans(len(cores)):
+        torch.testing.assert_close(run_plan(cores, x, groups), expected, atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("batch", [1, 32, 256, 4096])
+@pytest.mark.parametrize("dims, bond_dim", [((4,) * 6, 4), ((4,) * 6, 16), ((2,) * 8, 8), ((8, 2, 8), 3)])
+def test_plan_is_the_cheapest_by_brute_force(batch, dims, bond_dim):
+    shapes = shapes_of(random_cores(dims, dims, bond_dim))
+    chosen = contraction_plan(shapes, batch)
+
+    def total(groups):
+        macs, elements = plan_cost(shapes, batch, groups)
+        return macs + MEMORY_COST * elements
+
+    assert total(chosen) == min(total(g) for g in all_plans(len(shapes)))
+
+
+def test_group_cost_counts_the_matmul():
+    shapes = shapes_of(random_cores((4, 4, 4), (4, 4, 4), 8))
+    # Rebuild: 16*(8*16*8) + 256*(8*16*1) multiply-adds, then the matmul 32*64*64.
+    macs, elements = group_cost(shapes, 0, 3, 32)
+    assert macs == 16 * 8 * 16 * 8 + 256 * 8 * 16 + 32 * 64 * 64
+    assert elements == 256 * 8 + 4096 + 32 * 64
+    # Core by core: each step is a (rows) x (D_left i) @ (D_left i) x (o D_right) matmul.
+    assert group_cost(shapes, 1, 2, 32)[0] == (32 * 4 * 4) * (8 * 4) * (4 * 8)
+
+
+def test_known_plans():
+    small = shapes_of(random_cores((4, 4, 4), (4, 4, 4), 16))
+    assert contraction_plan(small, 256) == ((0, 3),)  # 64x64: rebuild W
+    wide = ((1, 4, 4, 4),) + ((4, 4, 4, 4),) * 4 + ((4, 4, 4, 1),)  # 4096x4096 at D=4
+    plan = contraction_plan(wide, 256)
+    assert 1 < len(plan) < 6  # neither dense nor core by core: a mixed order
+
+
+def test_never_materialises_a_huge_super_core():
     huge = ((1, 256, 256, 1), (1, 256, 256, 1), (1, 2, 2, 1))  # 2**17 x 2**17 entries
-    assert 2**34 > MAX_DENSE_ENTRIES
-    assert not prefer_dense(huge, 10**9)
+    for start, stop in contraction_plan(huge, 10**6):
+        group = huge[start:stop]
+        assert math.prod(s[1] * s[2] for s in group) <= MAX_DENSE_ENTRIES
 
 
 def test_gradients_agree_between_paths():

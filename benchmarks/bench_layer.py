@@ -1,0 +1,74 @@
+"""MPOLinear against torch.nn.Linear: forward + backward time and memory.
+
+Prints, for each width and bond dimension, the median time of one
+forward+backward pass of MPOLinear and of nn.Linear of the same shape, their
+ratio (below 1: the MPO is faster), the contraction path the cost model
+chose, and the parameter memory. Widths whose dense weight would not fit are
+timed for the MPO alone.
+
+    python benchmarks/bench_layer.py [--widths 64 1024 4096] [--bond-dims 2 4 8 16 32] [--batch 256]
+"""
+
+import argparse
+import math
+import time
+
+import torch
+from torch import nn
+
+from skltnn import MPOLinear
+from skltnn._contract import contraction_plan, plan_cost
+
+DENSE_LIMIT = 2**26  # dense baselines above this many weights are skipped (256 MB)
+
+
+def median_time(fn, repeats):
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
+
+
+def forward_backward(layer, x):
+    def run():
+        layer.zero_grad(set_to_none=True)
+        layer(x).sum().backward()
+    return run
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--widths", type=int, nargs="+", default=[64, 256, 1024, 4096, 16384, 65536])
+    parser.add_argument("--bond-dims", type=int, nargs="+", default=[2, 4, 8, 16, 32])
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch}")
+    print("plan: cores merged per run, e.g. 33 = two halves, 6 = rebuild W of 6 cores")
+    print(f"{'width':>7} {'D':>3} {'plan':>8} {'mpo ms':>9} {'dense ms':>9} {'ratio':>7} "
+          f"{'MPO MFLOP':>10} {'dense MFLOP':>11} {'mpo params':>11}")
+    for width in args.widths:
+        x = torch.randn(args.batch, width, requires_grad=False)
+        dense_ms = None
+        if width * width <= DENSE_LIMIT:
+            dense_ms = 1e3 * median_time(forward_backward(nn.Linear(width, width), x), args.repeats)
+        for bond_dim in args.bond_dims:
+            layer = MPOLinear(width, width, bond_dim)
+            shapes = tuple(tuple(c.shape) for c in layer.cores)
+            plan = contraction_plan(shapes, args.batch)
+            path = "".join(str(stop - start) for start, stop in plan)  # cores per run
+            flops = plan_cost(shapes, args.batch, plan)[0]
+            mpo_ms = 1e3 * median_time(forward_backward(layer, x), args.repeats)
+            ratio = f"{mpo_ms / dense_ms:7.3f}" if dense_ms else "      -"
+            dense_txt = f"{dense_ms:9.2f}" if dense_ms else "        -"
+            print(f"{width:>7} {bond_dim:>3} {path:>8} {mpo_ms:9.2f} {dense_txt} {ratio} "
+                  f"{2 * flops / 1e6:10.1f} {2 * args.batch * width * width / 1e6:11.1f} "
+                  f"{sum(c.numel() for c in layer.cores):>11}")
+
+
+if __name__ == "__main__":
+    main()
