@@ -3,6 +3,8 @@
 The baseline that the DMRG-like sweep is measured against.
 """
 
+import math
+
 import torch
 
 
@@ -13,15 +15,21 @@ class BackpropTrainer:
     ----------
     network : TNNetwork
     loss : callable(batch_index, replaced=None) -> scalar tensor
+        The data term of the objective on a batch.
+    l2 : float
+        The objective adds ``l2 * sum ||W||_F^2`` over the TN and output
+        weights, the MPO norms computed exactly from the cores.
     solver : {'adam', 'sgd'}
     learning_rate : float
     """
 
-    def __init__(self, network, loss, solver, learning_rate):
+    def __init__(self, network, loss, l2, solver, learning_rate):
+        self.network = network
         self.loss = loss
+        self.l2 = l2
         params = [p for p in network.parameters() if p.requires_grad]
         if solver == "adam":
-            self.optimizer = torch.optim.Adam(params, lr=learning_rate)
+            self.optimizer = torch.optim.Adam(params, lr=learning_rate, fused=True)
         else:
             self.optimizer = torch.optim.SGD(params, lr=learning_rate, momentum=0.9, nesterov=True)
 
@@ -31,9 +39,12 @@ class BackpropTrainer:
         for _ in range(stream.n_batches):
             self.optimizer.zero_grad()
             loss = self.loss(stream.next())
-            if not torch.isfinite(loss):
-                raise FloatingPointError("the training loss is not finite")
+            if self.l2:
+                loss = loss + self.l2 * self.network.squared_weight_norm()
             loss.backward()
+            value = loss.item()
+            if not math.isfinite(value):
+                raise FloatingPointError("the training loss is not finite")
             self.optimizer.step()
-            total += loss.item()
+            total += value
         return total / stream.n_batches

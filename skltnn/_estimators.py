@@ -194,15 +194,19 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
         Xt = to_tensor(X, dtype, device)
         Yt = to_tensor(Y, torch.long if Y.dtype.kind == "i" else dtype, device)
         weights = to_tensor(sample_weight, dtype, device)
-        objective = self._objective(network, Xt, Yt, weights)
+        objective = self._data_loss(network, Xt, Yt, weights)
+        # alpha / 2 ||W||^2 over the total sample weight (the number of samples
+        # when unweighted, as in sklearn's MLP): an integer weight then acts
+        # like repeating the sample.
+        l2 = 0.5 * self.alpha / float(weights.sum())
 
         lr = DEFAULT_LEARNING_RATES[self.solver] if self.learning_rate_init == "auto" else self.learning_rate_init
         batch_size = min(200, len(X)) if self.batch_size == "auto" else self.batch_size
         stream = BatchStream(len(X), batch_size, self.shuffle, rng, device)
         if self.solver == "dmrg":
-            trainer = DMRGSweeper(network, objective, lr, self.bond_dim, self.svd_cutoff, self.sweep)
+            trainer = DMRGSweeper(network, objective, l2, lr, self.bond_dim, self.svd_cutoff, self.sweep)
         else:
-            trainer = BackpropTrainer(network, objective, self.solver, lr)
+            trainer = BackpropTrainer(network, objective, l2, self.solver, lr)
 
         best_network, no_improvement = None, 0
         for _ in range(self.max_iter):
@@ -245,29 +249,20 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
         self._set_diagnostics()
         return self
 
-    def _objective(self, network, X, Y, weights):
-        """Weighted mean loss of a mini-batch, plus L2 on the weights.
-
-        The L2 term is ``alpha / 2 ||W||^2`` over the total sample weight (the
-        number of samples when unweighted, as in sklearn's MLP), so that an
-        integer weight acts like repeating the sample.
-        """
-        total_weight = weights.sum()
+    def _data_loss(self, network, X, Y, weights):
+        """The weighted mean loss of a mini-batch, as a closure for the trainers."""
         cached = None
         if network.input_projection == "fixed":
             # The frozen projection of the whole training set never changes.
             with torch.no_grad():
                 cached = network.embed(X)
 
-        def objective(index, replaced=None):
+        def data_loss(index, replaced=None):
             Z = cached[index] if cached is not None else network.embed(X[index])
             w = weights[index]
-            loss = (self._sample_loss(network.head(Z, replaced), Y[index]) * w).sum() / w.sum()
-            if self.alpha:
-                loss = loss + 0.5 * self.alpha * network.squared_weight_norm(replaced) / total_weight
-            return loss
+            return (self._sample_loss(network.head(Z, replaced), Y[index]) * w).sum() / w.sum()
 
-        return objective
+        return data_loss
 
     def _current_entropies(self):
         with torch.no_grad():

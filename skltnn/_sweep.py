@@ -1,8 +1,11 @@
 """The DMRG-like two-site sweep that trains the MPO cores (Jahromi & Orús, Sec. III)."""
 
+import math
+
 import torch
 from torch import nn
 
+from ._contract import merge_pair, squared_norm
 from ._linalg import svd, truncation_rank
 from ._mpo import right_orthonormalize
 
@@ -39,7 +42,10 @@ class DMRGSweeper:
     ----------
     network : TNNetwork
     loss : callable(batch_index, replaced=None) -> scalar tensor
-        The training objective on a batch, ``replaced`` as in ``network.head``.
+        The data term of the objective on a batch, ``replaced`` as in
+        ``network.head``.
+    l2 : float
+        The objective adds ``l2 * sum ||W||_F^2`` over the TN and output weights.
     learning_rate : float
         Step on the bond tensors; the dense parameters take Adam steps of
         ``DENSE_LR_RATIO`` times this.
@@ -48,9 +54,10 @@ class DMRGSweeper:
     strategy : {'all_layers', 'layer_by_layer'}
     """
 
-    def __init__(self, network, loss, learning_rate, bond_dim, svd_cutoff, strategy):
+    def __init__(self, network, loss, l2, learning_rate, bond_dim, svd_cutoff, strategy):
         self.network = network
         self.loss = loss
+        self.l2 = l2
         self.learning_rate = learning_rate
         self.bond_dim = bond_dim
         self.svd_cutoff = svd_cutoff
@@ -58,7 +65,9 @@ class DMRGSweeper:
         # Plain gradient steps suit the bond tensor (its environment is an
         # isometry); the dense parameters have no such conditioning and train
         # best with Adam at a smaller step.
-        self.dense_optimizer = torch.optim.Adam(network.dense_parameters(), lr=learning_rate * DENSE_LR_RATIO)
+        self.dense_optimizer = torch.optim.Adam(
+            network.dense_parameters(), lr=learning_rate * DENSE_LR_RATIO, fused=True
+        )
         # A sweep starts at the left end: centre on core 0, the rest right-orthonormal.
         with torch.no_grad():
             for layer in network.tn_layers:
@@ -78,28 +87,38 @@ class DMRGSweeper:
         """
         layer = self.network.tn_layers[layer_index]
         cores = [c.detach() for c in layer.cores]
-        left, right = cores[bond], cores[bond + 1]
-        d_left, i1, o1, _ = left.shape
-        _, i2, o2, d_right = right.shape
-        B = torch.einsum("aiob,bjpc->aiojpc", left, right).requires_grad_(True)
+        d_left, i1, o1, _ = cores[bond].shape
+        _, i2, o2, d_right = cores[bond + 1].shape
+        # B in the layout of a merged core, (D_left, i1 i2, o1 o2, D_right), so
+        # that each step uses it as it is.
+        B = merge_pair(cores[bond], cores[bond + 1]).requires_grad_(True)
+        output_weight = self.network.output.weight
+        if self.l2:
+            # The other cores are isometries, so this layer's ||W||^2 is ||B||^2;
+            # the other layers' norms are constant during the visit.
+            others = sum(float(squared_norm(list(other.cores)))
+                         for other in self.network.tn_layers if other is not layer)
         dense = self.network.dense_parameters()
         total = 0.0
         for _ in range(stream.n_batches):
-            merged = B.permute(0, 1, 3, 2, 4, 5).reshape(d_left, i1 * i2, o1 * o2, d_right)
-            replaced = (layer_index, cores[:bond] + [merged] + cores[bond + 2:])
+            replaced = (layer_index, cores[:bond] + [B] + cores[bond + 2:])
             loss = self.loss(stream.next(), replaced)
-            if not torch.isfinite(loss):
-                raise FloatingPointError("the training loss is not finite")
+            if self.l2:
+                loss = loss + self.l2 * (B.pow(2).sum() + output_weight.pow(2).sum() + others)
             grads = torch.autograd.grad(loss, [B, *dense], allow_unused=True)
+            value = loss.item()
+            if not math.isfinite(value):
+                raise FloatingPointError("the training loss is not finite")
             with torch.no_grad():
                 B -= self.learning_rate * grads[0]
                 for p, g in zip(dense, grads[1:]):
                     p.grad = g
                 self.dense_optimizer.step()
-            total += loss.item()
+            total += value
 
         with torch.no_grad():
-            u, s, vh = svd(B.reshape(d_left * i1 * o1, i2 * o2 * d_right))
+            pair = B.reshape(d_left, i1, i2, o1, o2, d_right).permute(0, 1, 3, 2, 4, 5)
+            u, s, vh = svd(pair.reshape(d_left * i1 * o1, i2 * o2 * d_right))
             rank = truncation_rank(s, self.bond_dim, self.svd_cutoff)
             u, s, vh = u[:, :rank], s[:rank], vh[:rank]
             if direction == "right":  # U stays left-orthonormal, the centre moves right

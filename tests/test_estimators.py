@@ -209,10 +209,10 @@ def test_zero_weights_are_ignored_by_the_loss():
     w = np.r_[np.ones(50), np.zeros(50)]
     est = TNNClassifier(**{**FAST, "max_iter": 1, "batch_size": 100, "alpha": 0.0}).fit(X, y, sample_weight=w)
     with torch.no_grad():
-        objective = est._objective(est.network_, torch.as_tensor(X, dtype=torch.float32),
+        objective = est._data_loss(est.network_, torch.as_tensor(X, dtype=torch.float32),
                                    torch.as_tensor(est._label_encoder.transform(y)),
                                    torch.as_tensor(w, dtype=torch.float32))
-        half = est._objective(est.network_, torch.as_tensor(X[:50], dtype=torch.float32),
+        half = est._data_loss(est.network_, torch.as_tensor(X[:50], dtype=torch.float32),
                               torch.as_tensor(est._label_encoder.transform(y[:50])),
                               torch.ones(50))
         assert objective(torch.arange(100)).item() == pytest.approx(half(torch.arange(50)).item(), rel=1e-5)

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from skltnn._batches import BatchStream
-from skltnn._contract import cores_to_dense
+from skltnn._contract import cores_to_dense, squared_norm
 from skltnn._network import TNNetwork, layer_dims
 from skltnn._sweep import DMRGSweeper, bond_schedule
 
@@ -50,7 +50,7 @@ def test_autograd_bond_gradient_equals_paper_eq7(bond):
         return 0.5 * (layer(X[index], cores=cores) - layer.bias - Y[index]).pow(2).sum()
 
     lr = 1e-3
-    sweeper = DMRGSweeper(net, loss, lr, bond_dim=64, svd_cutoff=0.0, strategy="all_layers")
+    sweeper = DMRGSweeper(net, loss, 0.0, lr, bond_dim=64, svd_cutoff=0.0, strategy="all_layers")
     cores = [c.detach().clone() for c in layer.cores]
     residual = X @ cores_to_dense(cores) - Y
     expected = eq7_gradient(cores, bond, X, residual)
@@ -68,7 +68,7 @@ def test_split_moves_the_orthogonality_centre_and_keeps_w_at_zero_step():
     net = linear_network(bond_dim=64)
     layer = net.tn_layers[0]
     X = torch.randn(10, 12, dtype=torch.float64)
-    sweeper = DMRGSweeper(net, lambda i, r=None: net.head(X[i], r).sum(), 0.0, 64, 0.0, "all_layers")
+    sweeper = DMRGSweeper(net, lambda i, r=None: net.head(X[i], r).sum(), 0.0, 0.0, 64, 0.0, "all_layers")
     sweeper.dense_optimizer = torch.optim.SGD(net.dense_parameters(), lr=0.0)
     W0 = cores_to_dense([c.detach() for c in layer.cores])
     stream = BatchStream(10, 10, False, np.random.RandomState(0), "cpu")
@@ -94,10 +94,10 @@ def test_truncation_respects_bond_dim_and_cutoff():
         return 0.5 * (net.tn_layers[0](X[i], cores=None if r is None else r[1]) - Y[i]).pow(2).mean()
 
     stream = BatchStream(30, 30, False, np.random.RandomState(0), "cpu")
-    DMRGSweeper(net, loss, 0.1, 2, 0.0, "all_layers").run_iteration(stream)
+    DMRGSweeper(net, loss, 0.0, 0.1, 2, 0.0, "all_layers").run_iteration(stream)
     assert max(net.tn_layers[0].mpo.bond_dims) <= 2
     # A cutoff of 1 keeps only singular values equal to the largest: rank 1 for generic data.
-    DMRGSweeper(net, loss, 0.1, 16, 0.999, "all_layers").run_iteration(stream)
+    DMRGSweeper(net, loss, 0.0, 0.1, 16, 0.999, "all_layers").run_iteration(stream)
     assert net.tn_layers[0].mpo.bond_dims == (1, 1)
 
 
@@ -110,12 +110,32 @@ def test_sweep_lowers_the_loss():
     def loss(i, r=None):
         return 0.5 * (net.head(X[i], r)[:, 0] - Y[i, 0]).pow(2).mean()
 
-    sweeper = DMRGSweeper(net, loss, 0.05, 4, 0.0, "all_layers")
+    sweeper = DMRGSweeper(net, loss, 0.0, 0.05, 4, 0.0, "all_layers")
     stream = BatchStream(64, 16, True, np.random.RandomState(0), "cpu")
     first = sweeper.run_iteration(stream)
     for _ in range(30):
         last = sweeper.run_iteration(stream)
     assert last < 0.2 * first
+
+
+@pytest.mark.parametrize("strategy", ["all_layers", "layer_by_layer"])
+def test_every_visit_finds_the_layer_in_mixed_canonical_form(strategy):
+    # The sweep's L2 term relies on ||W||^2 = ||B||^2 at every visited bond.
+    g = torch.Generator().manual_seed(0)
+    net = TNNetwork(3, 2, (16, 8), layer_dims((16, 16, 8), n_cores=3), 3, ("relu", "relu"), "fixed", g,
+                    torch.float64, "cpu")
+    X, y = torch.randn(40, 3, dtype=torch.float64), torch.randint(0, 2, (40,))
+
+    def loss(i, replaced):
+        layer_cores = replaced[1]
+        (B,) = [c for c in layer_cores if c.requires_grad]
+        torch.testing.assert_close(squared_norm(layer_cores), B.pow(2).sum())
+        return torch.nn.functional.cross_entropy(net.head(X[i] @ net.projection, replaced), y[i])
+
+    sweeper = DMRGSweeper(net, loss, 1e-3, 0.05, 3, 0.0, strategy)
+    stream = BatchStream(40, 20, True, np.random.RandomState(0), "cpu")
+    for _ in range(2):
+        sweeper.run_iteration(stream)
 
 
 def test_bond_schedules():

@@ -1,0 +1,110 @@
+"""Time to accuracy: TNNClassifier (DMRG sweep) against sklearn's MLPClassifier.
+
+For each data set and seed, both models are fitted (1) with their settings
+as given, reporting test accuracy and fit time, and (2) for growing
+``max_iter`` from scratch: with a fixed random_state a fit of k iterations is
+exactly the first k iterations of a longer one, so the first k that reaches
+the target accuracy gives the time to reach it. Medians over seeds; the
+ratio is TNN / MLP (below 1: the TNN is faster).
+
+    python benchmarks/bench_fit.py [--seeds 3] [--datasets spiral digits]
+    python benchmarks/bench_fit.py --scaling   # fit time against n_samples
+"""
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+from sklearn.datasets import load_digits, make_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skltnn import TNNClassifier
+from skltnn.datasets import make_spiral
+
+SCHEDULE = [2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 3000]
+
+
+def datasets(seed):
+    X, y = make_spiral(600, n_classes=3, random_state=seed)
+    yield "spiral", train_test_split(X, y, test_size=0.25, random_state=seed, stratify=y), 0.97
+    X, y = load_digits(return_X_y=True)
+    yield "digits", train_test_split(X, y, test_size=0.25, random_state=seed, stratify=y), 0.95
+
+
+def models(seed):
+    return {
+        "TNN": make_pipeline(StandardScaler(), TNNClassifier(hidden_layer_sizes=(64,), bond_dim=8, random_state=seed)),
+        "MLP": make_pipeline(StandardScaler(), MLPClassifier((64,), max_iter=3000, learning_rate_init=0.01,
+                                                             random_state=seed)),
+    }
+
+
+def timed_fit(model, X, y):
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    return time.perf_counter() - start
+
+
+def time_to_accuracy(model, split, target):
+    X_train, X_test, y_train, y_test = split
+    for max_iter in SCHEDULE:
+        # Never stop early, so that k iterations are a prefix of any longer fit.
+        model.set_params(**{f"{model.steps[-1][0]}__{k}": v for k, v in
+                            dict(max_iter=max_iter, tol=0.0, n_iter_no_change=10**6).items()})
+        seconds = timed_fit(model, X_train, y_train)
+        if model.score(X_test, y_test) >= target:
+            return seconds
+    return float("nan")
+
+
+def scaling():
+    """Fit time of a fixed number of sweeps as the number of rows grows."""
+    X, y = make_classification(200, n_features=20, random_state=0)
+    timed_fit(TNNClassifier(max_iter=1), X, y)  # warm-up: torch's one-off initialisation
+    print(f"{'rows':>8}{'fit (s)':>10}{'ms per 1000 rows':>18}")
+    for n_samples in (1_000, 10_000, 100_000):
+        X, y = make_classification(n_samples, n_features=20, n_informative=10, random_state=0)
+        model = TNNClassifier(hidden_layer_sizes=(64,), max_iter=3, tol=0.0, random_state=0)
+        seconds = timed_fit(model, X, y)
+        print(f"{n_samples:>8}{seconds:>10.2f}{1e6 * seconds / n_samples:>18.2f}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--datasets", nargs="+", default=["spiral", "digits"])
+    parser.add_argument("--scaling", action="store_true", help="fit time against n_samples instead")
+    args = parser.parse_args()
+    if args.scaling:
+        return scaling()
+    rows = {}
+    for seed in range(args.seeds):
+        for name, split, target in datasets(seed):
+            if name not in args.datasets:
+                continue
+            for label, model in models(seed).items():
+                fit_seconds = timed_fit(model, split[0], split[2])
+                acc = model.score(split[1], split[3])
+                tta = time_to_accuracy(models(seed)[label], split, target)
+                rows.setdefault((name, target), {}).setdefault(label, []).append((acc, fit_seconds, tta))
+    print(f"{'data':<8}{'model':<6}{'test acc':>10}{'fit (s)':>10}{'time to target (s)':>20}")
+    for (name, target), by_model in rows.items():
+        medians = {}
+        for label, values in by_model.items():
+            acc, fit_seconds, tta = np.median(np.array(values), axis=0)
+            medians[label] = (fit_seconds, tta)
+            print(f"{name:<8}{label:<6}{acc:>10.3f}{fit_seconds:>10.2f}{tta:>20.2f}   (target {target})")
+        ratio_fit = medians["TNN"][0] / medians["MLP"][0]
+        ratio_tta = medians["TNN"][1] / medians["MLP"][1]
+        print(f"{name:<8}ratio TNN/MLP: fit {ratio_fit:.2f}, time to {target:.0%} {ratio_tta:.2f}")
+
+
+if __name__ == "__main__":
+    main()
