@@ -96,7 +96,7 @@ class DMRGSweeper:
         if self.l2:
             # The other cores are isometries, so this layer's ||W||^2 is ||B||^2;
             # the other layers' norms are constant during the visit.
-            others = sum(float(squared_norm(list(other.cores)))
+            others = sum(float(squared_norm([c.detach() for c in other.cores]))
                          for other in self.network.tn_layers if other is not layer)
         dense = self.network.dense_parameters()
         total = 0.0

@@ -44,3 +44,51 @@ def make_spiral(n_samples=600, n_classes=3, noise=0.2, random_state=None):
     X, y = np.concatenate(X), np.concatenate(y)
     order = rng.permutation(n_samples)
     return X[order], y[order]
+
+
+def make_linear(n_samples=400, slope=0.55, intercept=0.20, noise=0.1, random_state=None):
+    """Points on a line plus uniform noise (the paper's Table III data).
+
+    ``x ~ U[0, 1]`` and ``y = slope * x + intercept + U[-noise, noise]``.
+
+    Parameters
+    ----------
+    n_samples : int, default=400
+    slope, intercept : float, default=0.55, 0.20
+    noise : float, default=0.1
+        Half-width of the uniform noise.
+    random_state : int, RandomState instance or None
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, 1)
+    y : ndarray of shape (n_samples,)
+    """
+    if noise < 0:
+        raise ValueError(f"noise must be >= 0, got {noise}")
+    rng = check_random_state(random_state)
+    x = rng.uniform(0.0, 1.0, n_samples)
+    y = slope * x + intercept + rng.uniform(-noise, noise, n_samples)
+    return x[:, None], y
+
+
+def make_sine(n_samples=400, noise=0.1, random_state=None):
+    """``y = sin x`` on ``[0, 2 pi]`` plus uniform noise (the paper's Table IV data).
+
+    Parameters
+    ----------
+    n_samples : int, default=400
+    noise : float, default=0.1
+        Half-width of the uniform noise.
+    random_state : int, RandomState instance or None
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, 1)
+    y : ndarray of shape (n_samples,)
+    """
+    if noise < 0:
+        raise ValueError(f"noise must be >= 0, got {noise}")
+    rng = check_random_state(random_state)
+    x = rng.uniform(0.0, 2 * np.pi, n_samples)
+    return x[:, None], np.sin(x) + rng.uniform(-noise, noise, n_samples)

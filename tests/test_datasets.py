@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from skltnn.datasets import make_spiral
+from skltnn.datasets import make_linear, make_sine, make_spiral
 
 
 def test_make_spiral_shapes_balance_and_geometry():
@@ -30,3 +30,16 @@ def test_make_spiral_is_reproducible_and_noisy():
 def test_make_spiral_rejects_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         make_spiral(**kwargs)
+
+
+def test_make_linear_and_make_sine_follow_their_curves():
+    X, y = make_linear(4000, slope=0.55, intercept=0.2, noise=0.1, random_state=0)
+    assert X.shape == (4000, 1) and 0 <= X.min() and X.max() <= 1
+    slope, intercept = np.polyfit(X.ravel(), y, 1)
+    assert abs(slope - 0.55) < 0.02 and abs(intercept - 0.2) < 0.01
+    assert np.abs(y - (0.55 * X.ravel() + 0.2)).max() <= 0.1
+    X, y = make_sine(1000, noise=0.05, random_state=0)
+    assert 0 <= X.min() and X.max() <= 2 * np.pi
+    assert np.abs(y - np.sin(X.ravel())).max() <= 0.05
+    with pytest.raises(ValueError, match="noise"):
+        make_sine(noise=-1)

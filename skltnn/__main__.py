@@ -1,0 +1,69 @@
+"""Command line: ``python -m skltnn reproduce`` (also installed as ``skltnn``)."""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from . import _reproduce
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="skltnn", description="Tensor neural networks for scikit-learn: reproduce the papers.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    rep = commands.add_parser(
+        "reproduce",
+        help="run the papers' experiments and print a 'paper vs skltnn' table",
+        description=(
+            "Runs Jahromi & Orus (2022) Tables I-IV (blobs, spiral, linear and sine regression) with "
+            "the paper's architectures, and Gao et al. (2020)'s MPO-Net on sklearn's digits, prints "
+            "a 'paper vs skltnn' table and writes the figures (PNG, needs matplotlib). No network "
+            "access: all data are generated or ship with scikit-learn."),
+    )
+    rep.add_argument("--quick", action="store_true",
+                     help="one seed, fewer bond dimensions and at most 100 sweeps: about a minute on 2 cores")
+    rep.add_argument("--output", type=Path, default=Path("skltnn-reproduce"),
+                     help="folder for the figures (default: ./skltnn-reproduce)")
+    rep.add_argument("--experiments", nargs="+", choices=list(_reproduce.EXPERIMENTS),
+                     default=list(_reproduce.EXPERIMENTS), help="which experiments to run (default: all)")
+    rep.add_argument("--seeds", type=int, help="number of random seeds per setting (quick: 1, full: 5)")
+    rep.add_argument("--max-iter", type=int, help="cap on sweeps (or epochs) per fit (quick: 100, full: 2000)")
+    rep.add_argument("--no-figures", action="store_true", help="print the table only")
+    return parser
+
+
+def reproduce(args):
+    settings = _reproduce.QUICK if args.quick else _reproduce.FULL
+    if args.seeds is not None:
+        settings = _reproduce.Settings(args.seeds, settings.bond_dims, settings.digits_bond_dims, settings.max_iter)
+    if args.max_iter is not None:
+        settings = _reproduce.Settings(settings.seeds, settings.bond_dims, settings.digits_bond_dims, args.max_iter)
+    start = time.perf_counter()
+    total = len(args.experiments)
+
+    def progress(name):
+        done = args.experiments.index(name)
+        bar = "#" * done + "." * (total - done)
+        print(f"[{bar}] {done}/{total} running {name} ({time.perf_counter() - start:.0f} s)", flush=True)
+
+    rows, fitted = _reproduce.run(args.experiments, settings, progress)
+    print(f"[{'#' * total}] {total}/{total} done in {time.perf_counter() - start:.0f} s\n")
+    print(_reproduce.format_table(rows))
+    if not args.no_figures:
+        try:
+            paths = _reproduce.save_figures(fitted, args.output)
+        except ImportError:
+            print("\nmatplotlib is not installed: no figures (pip install 'skltnn[plot]')")
+        else:
+            print(f"\nfigures written to {args.output}/: " + ", ".join(p.name for p in paths))
+    return 0
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    return reproduce(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

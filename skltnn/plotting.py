@@ -1,0 +1,93 @@
+"""Figures from fitted estimators (needs matplotlib: ``pip install skltnn[plot]``)."""
+
+import numpy as np
+
+
+def _pyplot():
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise ImportError("skltnn.plotting needs matplotlib: pip install 'skltnn[plot]'") from exc
+    return plt
+
+
+def _tnn(estimator):
+    """The TNN estimator itself, also when it ends a Pipeline."""
+    return estimator[-1] if hasattr(estimator, "steps") else estimator
+
+
+def plot_training(estimators, axes=None):
+    """Loss and mean entanglement entropy per iteration, side by side.
+
+    As the paper's Figs. 12 and 14: one line per fitted estimator.
+
+    Parameters
+    ----------
+    estimators : dict of label -> fitted TNNClassifier or TNNRegressor
+    axes : pair of matplotlib Axes, optional
+
+    Returns
+    -------
+    axes : pair of matplotlib Axes
+    """
+    plt = _pyplot()
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for label, estimator in estimators.items():
+        tnn = _tnn(estimator)
+        iterations = np.arange(1, tnn.n_iter_ + 1)
+        axes[0].plot(iterations, tnn.loss_curve_, label=label)
+        axes[1].plot(iterations, np.concatenate(tnn.entanglement_history_, axis=1).mean(axis=1), label=label)
+    axes[0].set(xlabel="sweep", ylabel="training loss", yscale="log")
+    axes[1].set(xlabel="sweep", ylabel="mean entanglement entropy S")
+    axes[1].legend()
+    return axes
+
+
+def plot_decision_boundary(estimator, X, y, ax=None, resolution=200):
+    """Predicted classes over the plane of a 2-feature classifier, with the data.
+
+    Parameters
+    ----------
+    estimator : fitted classifier on 2 features
+    X : array of shape (n_samples, 2)
+    y : array of shape (n_samples,)
+    ax : matplotlib Axes, optional
+    resolution : int, default=200
+
+    Returns
+    -------
+    ax : matplotlib Axes
+    """
+    plt = _pyplot()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 5))
+    X = np.asarray(X)
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    pad = 0.05 * (hi - lo)
+    xx, yy = np.meshgrid(np.linspace(lo[0] - pad[0], hi[0] + pad[0], resolution),
+                         np.linspace(lo[1] - pad[1], hi[1] + pad[1], resolution))
+    classes = list(_tnn(estimator).classes_)
+    grid = estimator.predict(np.c_[xx.ravel(), yy.ravel()])
+    codes = np.searchsorted(classes, grid).reshape(xx.shape)
+    ax.contourf(xx, yy, codes, alpha=0.3, cmap="coolwarm", levels=np.arange(len(classes) + 1) - 0.5)
+    ax.scatter(X[:, 0], X[:, 1], c=np.searchsorted(classes, y), cmap="coolwarm", s=8, edgecolors="k",
+               linewidths=0.2)
+    return ax
+
+
+def plot_spectra(estimator, layer=0, ax=None):
+    """The normalised singular values of each bond of one TN layer (log scale).
+
+    Returns
+    -------
+    ax : matplotlib Axes
+    """
+    plt = _pyplot()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 4))
+    for bond, s in enumerate(_tnn(estimator).singular_values_[layer]):
+        ax.semilogy(np.arange(1, len(s) + 1), np.maximum(s, 1e-12), marker="o", label=f"bond {bond + 1}")
+    ax.set(xlabel="index", ylabel="singular value")
+    ax.legend()
+    return ax
