@@ -177,7 +177,12 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
                             f"core, which the DMRG sweep cannot train: choose widths with at least two "
                             f"prime factors (e.g. powers of 2) or input_projection='fixed'"
                         )
-            self.network_ = TNNetwork(X.shape[1], n_outputs, sizes, dims, self.bond_dim, activations,
+            # The sweep starts from product operators (S = 0) and its SVD splits
+            # grow each bond up to bond_dim as the gradients demand, so the
+            # entropies measure learned correlation rather than the random
+            # initialisation's. Backprop cannot change bond dimensions.
+            init_bond_dim = 1 if self.solver == "dmrg" else self.bond_dim
+            self.network_ = TNNetwork(X.shape[1], n_outputs, sizes, dims, init_bond_dim, activations,
                                       self.input_projection, torch_generator(rng), dtype, device)
             self.n_iter_, self.loss_curve_, self.best_loss_ = 0, [], np.inf
             self.validation_scores_ = [] if self.early_stopping else None

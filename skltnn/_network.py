@@ -57,6 +57,8 @@ class TNNetwork(nn.Module):
     dims : list of (in_dims, out_dims)
         Per-core factorisation of each TN layer, from :func:`layer_dims`.
     bond_dim : int
+        Bond dimension of the initial MPOs. The DMRG sweep starts from 1 (a
+        product operator) and lets its SVD splits grow the bonds.
     activations : tuple of str
         One per TN layer.
     input_projection : {'fixed', 'trainable', 'none'}

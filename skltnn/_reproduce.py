@@ -229,6 +229,19 @@ def save_figures(fitted, folder):
         plot_spectra(model, ax=ax)
         ax.set_title(f"{name}: bond spectra (D={max(by_dim)})")
         save(fig, f"{name}_spectra.png")
+    if "blobs" in fitted and "spiral" in fitted:
+        # Gao et al. SM Fig. 5: per-bond entropy after training, an easy and a hard data set.
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for name, color in (("blobs", "tab:blue"), ("spiral", "tab:red")):
+            bond_dim = max(fitted[name])
+            model = fitted[name][bond_dim][0]
+            bonds = np.arange(1, len(model.entanglement_entropy_[0]) + 1)
+            ax.plot(bonds, model.entanglement_entropy_[0], "o-", color=color, label=f"{name}, trained (D={bond_dim})")
+            ax.plot(bonds, model.entanglement_history_[0][0], "o--", color=color, alpha=0.5,
+                    label=f"{name}, after the first sweep")
+        ax.set(xlabel="bond", ylabel="entanglement entropy S", title="per-bond entropy (Gao et al. SM Fig. 5)")
+        ax.legend()
+        save(fig, "gao_sm_fig5_entropy_per_bond.png")
     for name, figure, truth in (("linear", "fig15", lambda x: 0.55 * x + 0.2), ("sine", "fig16", np.sin)):
         if name not in fitted:
             continue

@@ -119,6 +119,18 @@ def test_diagnostics_match_brute_force_for_every_solver(params):
     assert [h.shape for h in est.entanglement_history_] == [(5, 1), (5, 1)]
 
 
+def test_the_sweep_grows_bonds_from_a_product_operator():
+    X, y = make_classification(200, n_features=4, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        sweep = TNNClassifier(hidden_layer_sizes=(64,), bond_dim=8, max_iter=3, random_state=0).fit(X, y)
+        adam = TNNClassifier(hidden_layer_sizes=(64,), bond_dim=8, max_iter=3, solver="adam", random_state=0).fit(X, y)
+    assert sweep.mpos_[0].bond_dims == (8, 8)  # grown from (1, 1) by the SVD splits
+    assert adam.mpos_[0].bond_dims == (8, 8)   # random initialisation at full bond dimension
+    # After the first sweep the entropy is still far below the random MPO's.
+    assert sweep.entanglement_history_[0][0].mean() < 0.5 * adam.entanglement_history_[0][0].mean()
+
+
 def test_svd_cutoff_lets_bond_dimensions_shrink():
     X, y = make_classification(200, n_features=4, random_state=0)
     est = TNNClassifier(hidden_layer_sizes=(64,), bond_dim=16, svd_cutoff=0.5, max_iter=5, random_state=0)

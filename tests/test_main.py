@@ -17,7 +17,7 @@ def test_reproduce_quick_smoke(tmp_path, capsys):
         assert name in out
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "blobs_spectra.png", "fig11_12_blobs.png", "fig13_14_spiral.png", "fig15_linear.png",
-        "fig16_sine.png", "gao_fig2_digits.png", "spiral_spectra.png",
+        "fig16_sine.png", "gao_fig2_digits.png", "gao_sm_fig5_entropy_per_bond.png", "spiral_spectra.png",
     ]
 
 
