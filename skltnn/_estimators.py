@@ -56,7 +56,6 @@ def to_tensor(array, dtype, device):
 class BaseTNN(BaseEstimator, metaclass=ABCMeta):
     """Shared fitting logic of :class:`TNNClassifier` and :class:`TNNRegressor`."""
 
-    @abstractmethod
     def __init__(self, hidden_layer_sizes=(64,), bond_dim=8, *, n_cores=None, activation="relu",
                  input_projection="fixed", solver="dmrg", sweep="all_layers",
                  learning_rate_init="auto", max_iter=200, batch_size="auto", shuffle=True,
@@ -423,22 +422,6 @@ class TNNClassifier(ClassifierMixin, BaseTNN):
 
     _multi_output = False
 
-    def __init__(self, hidden_layer_sizes=(64,), bond_dim=8, *, n_cores=None, activation="relu",
-                 input_projection="fixed", solver="dmrg", sweep="all_layers",
-                 learning_rate_init="auto", max_iter=200, batch_size="auto", shuffle=True,
-                 alpha=1e-4, svd_cutoff=0.0, tol=1e-4, n_iter_no_change=10, early_stopping=False,
-                 validation_fraction=0.1, warm_start=False, device="auto", dtype="float32",
-                 random_state=None, verbose=0):
-        super().__init__(
-            hidden_layer_sizes, bond_dim, n_cores=n_cores, activation=activation,
-            input_projection=input_projection, solver=solver, sweep=sweep,
-            learning_rate_init=learning_rate_init, max_iter=max_iter, batch_size=batch_size,
-            shuffle=shuffle, alpha=alpha, svd_cutoff=svd_cutoff, tol=tol,
-            n_iter_no_change=n_iter_no_change, early_stopping=early_stopping,
-            validation_fraction=validation_fraction, warm_start=warm_start, device=device,
-            dtype=dtype, random_state=random_state, verbose=verbose,
-        )
-
     def _encode_targets(self, y, first_fit):
         check_classification_targets(y)
         if type_of_target(y) not in ("binary", "multiclass"):
@@ -527,22 +510,6 @@ entanglement_entropy_, entanglement_history_, compression_ratio_
     """
 
     _multi_output = True
-
-    def __init__(self, hidden_layer_sizes=(64,), bond_dim=8, *, n_cores=None, activation="relu",
-                 input_projection="fixed", solver="dmrg", sweep="all_layers",
-                 learning_rate_init="auto", max_iter=200, batch_size="auto", shuffle=True,
-                 alpha=1e-4, svd_cutoff=0.0, tol=1e-4, n_iter_no_change=10, early_stopping=False,
-                 validation_fraction=0.1, warm_start=False, device="auto", dtype="float32",
-                 random_state=None, verbose=0):
-        super().__init__(
-            hidden_layer_sizes, bond_dim, n_cores=n_cores, activation=activation,
-            input_projection=input_projection, solver=solver, sweep=sweep,
-            learning_rate_init=learning_rate_init, max_iter=max_iter, batch_size=batch_size,
-            shuffle=shuffle, alpha=alpha, svd_cutoff=svd_cutoff, tol=tol,
-            n_iter_no_change=n_iter_no_change, early_stopping=early_stopping,
-            validation_fraction=validation_fraction, warm_start=warm_start, device=device,
-            dtype=dtype, random_state=random_state, verbose=verbose,
-        )
 
     def _encode_targets(self, y, first_fit):
         Y = np.asarray(y, dtype=np.float64)

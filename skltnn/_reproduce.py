@@ -65,6 +65,19 @@ def _mean_std(values, fmt="{:.3f}"):
     return text + (" ± " + fmt.format(values.std()) if len(values) > 1 else "")
 
 
+def _classify_over_bond_dims(name, split, seed, settings, fitted, scores, seconds):
+    """Fit the paper's classifier at every bond dimension on one seed's split."""
+    X_tr, X_te, y_tr, y_te = split
+    for bond_dim in settings.bond_dims:
+        model, s = _fit(TNNClassifier(**PAPER_LAYER, bond_dim=bond_dim, max_iter=settings.max_iter,
+                                      random_state=seed), X_tr, y_tr)
+        scores.append(model.score(X_te, y_te))
+        seconds.append(s)
+        if seed == 0:
+            fitted.setdefault(name, {})[bond_dim] = (model, split)
+    return model
+
+
 def blobs(settings, fitted):
     """Table I: two Gaussian blobs in [0, 1]^2, 500 train / 100 test; paper 99%."""
     scores, seconds = [], []
@@ -72,14 +85,8 @@ def blobs(settings, fitted):
         # Two well-separated clusters in [0, 1]^2, as in the paper's Fig. 11.
         X, y = make_blobs(600, centers=[[0.3, 0.3], [0.7, 0.7]], cluster_std=0.1, random_state=seed)
         X = MinMaxScaler().fit_transform(X)
-        X_tr, X_te, y_tr, y_te = train_test_split(X, y, train_size=500, random_state=seed, stratify=y)
-        for bond_dim in settings.bond_dims:
-            model, s = _fit(TNNClassifier(**PAPER_LAYER, bond_dim=bond_dim, max_iter=settings.max_iter,
-                                          random_state=seed), X_tr, y_tr)
-            scores.append(model.score(X_te, y_te))
-            seconds.append(s)
-            if seed == 0:
-                fitted.setdefault("blobs", {})[bond_dim] = (model, (X_tr, y_tr, X_te, y_te))
+        split = train_test_split(X, y, train_size=500, random_state=seed, stratify=y)
+        model = _classify_over_bond_dims("blobs", split, seed, settings, fitted, scores, seconds)
     return [Result("blobs (Table I)", "test accuracy", "0.99", _mean_std(scores), np.mean(seconds),
                    _tnn_params(model), f"D in {settings.bond_dims}, {settings.seeds} seed(s)")]
 
@@ -89,14 +96,9 @@ def spiral(settings, fitted):
     scores, seconds, mlp_scores = [], [], []
     for seed in range(settings.seeds):
         X, y = make_spiral(600, n_classes=3, random_state=seed)
-        X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, random_state=seed, stratify=y)
-        for bond_dim in settings.bond_dims:
-            model, s = _fit(TNNClassifier(**PAPER_LAYER, bond_dim=bond_dim, max_iter=settings.max_iter,
-                                          random_state=seed), X_tr, y_tr)
-            scores.append(model.score(X_te, y_te))
-            seconds.append(s)
-            if seed == 0:
-                fitted.setdefault("spiral", {})[bond_dim] = (model, (X_tr, y_tr, X_te, y_te))
+        split = train_test_split(X, y, test_size=0.25, random_state=seed, stratify=y)
+        model = _classify_over_bond_dims("spiral", split, seed, settings, fitted, scores, seconds)
+        X_tr, X_te, y_tr, y_te = split
         mlp, _ = _fit(MLPClassifier((64,), max_iter=3000, learning_rate_init=0.01, random_state=seed), X_tr, y_tr)
         mlp_scores.append(mlp.score(X_te, y_te))
     return [Result("spiral (Table II)", "test accuracy", "0.95", _mean_std(scores), np.mean(seconds),
@@ -221,7 +223,7 @@ def save_figures(fitted, folder):
         by_dim = fitted[name]
         fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
         plot_training({f"D={d}": model for d, (model, _) in sorted(by_dim.items())}, axes=axes[:2])
-        model, (X_tr, y_tr, X_te, y_te) = by_dim[max(by_dim)]
+        model, (X_tr, X_te, y_tr, y_te) = by_dim[max(by_dim)]
         plot_decision_boundary(model, np.r_[X_tr, X_te], np.r_[y_tr, y_te], ax=axes[2])
         axes[2].set_title(f"{name}: test accuracy {model.score(X_te, y_te):.3f} (D={max(by_dim)})")
         save(fig, f"{figure}_{name}.png")

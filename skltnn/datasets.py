@@ -4,6 +4,11 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 
+def _check_noise(noise):
+    if noise < 0:
+        raise ValueError(f"noise must be >= 0, got {noise}")
+
+
 def make_spiral(n_samples=600, n_classes=3, noise=0.2, random_state=None):
     """Interleaved spiral arms, one per class (the paper's Table II data).
 
@@ -30,8 +35,7 @@ def make_spiral(n_samples=600, n_classes=3, noise=0.2, random_state=None):
         raise ValueError(f"n_classes must be at least 2, got {n_classes}")
     if n_samples < n_classes:
         raise ValueError(f"n_samples={n_samples} must be at least n_classes={n_classes}")
-    if noise < 0:
-        raise ValueError(f"noise must be >= 0, got {noise}")
+    _check_noise(noise)
     rng = check_random_state(random_state)
     sizes = np.full(n_classes, n_samples // n_classes)
     sizes[: n_samples % n_classes] += 1
@@ -64,8 +68,7 @@ def make_linear(n_samples=400, slope=0.55, intercept=0.20, noise=0.1, random_sta
     X : ndarray of shape (n_samples, 1)
     y : ndarray of shape (n_samples,)
     """
-    if noise < 0:
-        raise ValueError(f"noise must be >= 0, got {noise}")
+    _check_noise(noise)
     rng = check_random_state(random_state)
     x = rng.uniform(0.0, 1.0, n_samples)
     y = slope * x + intercept + rng.uniform(-noise, noise, n_samples)
@@ -87,8 +90,7 @@ def make_sine(n_samples=400, noise=0.1, random_state=None):
     X : ndarray of shape (n_samples, 1)
     y : ndarray of shape (n_samples,)
     """
-    if noise < 0:
-        raise ValueError(f"noise must be >= 0, got {noise}")
+    _check_noise(noise)
     rng = check_random_state(random_state)
     x = rng.uniform(0.0, 2 * np.pi, n_samples)
     return x[:, None], np.sin(x) + rng.uniform(-noise, noise, n_samples)
