@@ -10,7 +10,6 @@ timed for the MPO alone.
 """
 
 import argparse
-import math
 import time
 
 import torch

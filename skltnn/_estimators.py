@@ -212,6 +212,16 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
         else:
             trainer = BackpropTrainer(network, objective, l2, self.solver, lr)
 
+        self._run_iterations(trainer, stream, lr, X_val, y_val)
+        self._set_diagnostics()
+        return self
+
+    def _run_iterations(self, trainer, stream, lr, X_val, y_val):
+        """Iterate until max_iter or no improvement, as sklearn's MLP does.
+
+        With early stopping the network with the best validation score is kept.
+        """
+        network = self.network_
         best_network, no_improvement = None, 0
         for _ in range(self.max_iter):
             try:
@@ -249,9 +259,7 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
                 f"optimization hasn't converged yet.", ConvergenceWarning,
             )
         if best_network is not None:
-            self.network_ = network = best_network
-        self._set_diagnostics()
-        return self
+            self.network_ = best_network
 
     def _data_loss(self, network, X, Y, weights):
         """The weighted mean loss of a mini-batch, as a closure for the trainers."""
@@ -280,8 +288,8 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
         self.singular_values_ = [mpo.singular_values() for mpo in self.mpos_]
         self.entanglement_entropy_ = [mpo.entanglement_entropy() for mpo in self.mpos_]
         self.entanglement_history_ = [
-            np.array([row[l] for row in self._entropy_rows]).reshape(len(self._entropy_rows), -1)
-            for l in range(len(layers))
+            np.array([row[index] for row in self._entropy_rows]).reshape(len(self._entropy_rows), -1)
+            for index in range(len(layers))
         ]
         mpo_params = sum(mpo.n_params for mpo in self.mpos_)
         dense_params = sum(mpo.shape[0] * mpo.shape[1] for mpo in self.mpos_)

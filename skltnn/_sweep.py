@@ -20,8 +20,8 @@ def bond_schedule(n_cores_per_layer, strategy):
     'layer_by_layer' (LbL) does a full back-and-forth sweep of one layer
     before moving to the next.
     """
-    right = [[(l, k, "right") for k in range(n - 1)] for l, n in enumerate(n_cores_per_layer)]
-    left = [[(l, k, "left") for k in reversed(range(n - 1))] for l, n in enumerate(n_cores_per_layer)]
+    right = [[(layer, k, "right") for k in range(n - 1)] for layer, n in enumerate(n_cores_per_layer)]
+    left = [[(layer, k, "left") for k in reversed(range(n - 1))] for layer, n in enumerate(n_cores_per_layer)]
     if strategy == "all_layers":
         return [v for sweep in right for v in sweep] + [v for sweep in reversed(left) for v in sweep]
     return [v for r, lft in zip(right, left) for v in r + lft]
