@@ -31,9 +31,9 @@ class DMRGSweeper:
     """Two-site updates of every TN layer of a :class:`TNNetwork`.
 
     For each visited bond: merge the two cores into the bond tensor B, take
-    the gradient of the loss with respect to B (and the dense parameters) by
-    autograd through the whole network, step, then split B by a truncated
-    SVD so that the orthogonality centre moves with the sweep. Because the
+    an epoch of mini-batch gradient steps on B (and the dense parameters),
+    the gradients by autograd through the whole network, then split B by a
+    truncated SVD so that the orthogonality centre moves with the sweep. Because the
     other cores of the layer are isometries, the kept singular values are
     exactly that bond's spectrum and the gradient step on B is a
     well-conditioned step on W.
