@@ -1,6 +1,7 @@
 """Command line: ``python -m skltnn reproduce`` (also installed as ``skltnn``)."""
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -36,9 +37,9 @@ def build_parser():
 def reproduce(args):
     settings = _reproduce.QUICK if args.quick else _reproduce.FULL
     if args.seeds is not None:
-        settings = _reproduce.Settings(args.seeds, settings.bond_dims, settings.digits_bond_dims, settings.max_iter)
+        settings = dataclasses.replace(settings, seeds=args.seeds)
     if args.max_iter is not None:
-        settings = _reproduce.Settings(settings.seeds, settings.bond_dims, settings.digits_bond_dims, args.max_iter)
+        settings = dataclasses.replace(settings, max_iter=args.max_iter)
     start = time.perf_counter()
     total = len(args.experiments)
 

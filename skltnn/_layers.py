@@ -10,25 +10,22 @@ from ._factorize import balanced_factors, default_n_cores
 from ._mpo import MPO, check_bond_dim, check_dims
 
 
-def resolve_dims(in_features, out_features, in_dims=None, out_dims=None, n_cores=None):
+def resolve_dims(in_features, out_features, in_dims=None, out_dims=None):
     """Per-core dims for a layer: the user's, else a balanced factorisation.
 
-    With an explicit ``n_cores`` both widths must split into that many factors
-    >= 2; the automatic choice pads a width that has too few prime factors
-    with ones (e.g. 10 outputs over 3 cores: (5, 2, 1)).
+    The automatic choice pads a width that has too few prime factors with
+    ones (e.g. 10 outputs over 3 cores: (5, 2, 1)).
     """
     if (in_dims is None) != (out_dims is None):
         given = "in_dims" if out_dims is None else "out_dims"
         raise ValueError(f"{given} was given without its counterpart; give both or neither")
     if in_dims is not None:
         return check_dims(in_dims, out_dims, in_features, out_features)
-    if n_cores is None:
-        n_cores = default_n_cores(in_features, out_features)
-        return (
-            balanced_factors(in_features, n_cores, allow_ones=True),
-            balanced_factors(out_features, n_cores, allow_ones=True),
-        )
-    return balanced_factors(in_features, n_cores), balanced_factors(out_features, n_cores)
+    n_cores = default_n_cores(in_features, out_features)
+    return (
+        balanced_factors(in_features, n_cores, allow_ones=True),
+        balanced_factors(out_features, n_cores, allow_ones=True),
+    )
 
 
 class MPOLinear(nn.Module):

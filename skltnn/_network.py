@@ -119,12 +119,11 @@ class TNNetwork(nn.Module):
     def forward(self, X):
         return self.head(self.embed(X))
 
-    def squared_weight_norm(self, replaced=None):
+    def squared_weight_norm(self):
         """Sum of ||W||_F^2 over the TN layers and the output layer (for L2)."""
         total = self.output.weight.pow(2).sum()
-        for index, layer in enumerate(self.tn_layers):
-            cores = replaced[1] if replaced is not None and replaced[0] == index else layer.cores
-            total = total + squared_norm(list(cores))
+        for layer in self.tn_layers:
+            total = total + squared_norm(list(layer.cores))
         return total
 
     def dense_parameters(self):

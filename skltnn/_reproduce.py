@@ -150,7 +150,7 @@ def digits(settings, fitted):
     X, y = load_digits(return_X_y=True)
     rows, curves = [], {}
 
-    def evaluate(label, make):
+    def evaluate(make):
         scores, seconds = [], []
         for seed in range(settings.seeds):
             X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, random_state=seed, stratify=y)
@@ -159,13 +159,12 @@ def digits(settings, fitted):
             seconds.append(s)
         return model, scores, np.mean(seconds)
 
-    mlp, mlp_scores, mlp_seconds = evaluate(
-        "dense", lambda seed: MLPClassifier((64,), max_iter=500, random_state=seed))
+    mlp, mlp_scores, mlp_seconds = evaluate(lambda seed: MLPClassifier((64,), max_iter=500, random_state=seed))
     rows.append(Result("digits, dense MLP 64-64-10", "test accuracy", "-", _mean_std(mlp_scores),
                        mlp_seconds, sum(w.size for w in mlp[-1].coefs_), "rho = 1"))
     for solver in ("adam", "dmrg"):
         for bond_dim in settings.digits_bond_dims:
-            model, scores, seconds = evaluate(solver, lambda seed: TNNClassifier(
+            model, scores, seconds = evaluate(lambda seed: TNNClassifier(
                 hidden_layer_sizes=(64,), bond_dim=bond_dim, input_projection="none", solver=solver,
                 max_iter=settings.max_iter, random_state=seed))
             rho = model[-1].compression_ratio_

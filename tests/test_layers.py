@@ -109,7 +109,5 @@ def test_bad_dims_and_bond_dim_are_clear_errors():
         MPOLinear(16, 16, in_dims=(4, 4))
 
 
-def test_resolve_dims_pads_awkward_widths_only_when_automatic():
+def test_resolve_dims_pads_awkward_widths():
     assert resolve_dims(64, 10) == ((4, 4, 4), (5, 2, 1))
-    with pytest.raises(ValueError, match="cannot be factorised"):
-        resolve_dims(64, 10, n_cores=3)

@@ -10,6 +10,9 @@ def test_layer_dims_default_and_explicit():
     assert layer_dims((64, 64, 16), n_cores=2) == [((8, 8), (8, 8)), ((8, 8), (4, 4))]
     with pytest.raises(ValueError, match=r"TN layer 1 \(64 -> 7 units\).*7 cannot be factorised"):
         layer_dims((64, 64, 7), n_cores=2)
+    # An explicit n_cores never pads with ones (the automatic MPOLinear choice does).
+    with pytest.raises(ValueError, match="10 cannot be factorised into 3 factors"):
+        layer_dims((64, 10), n_cores=3)
 
 
 @pytest.mark.parametrize("projection", ["fixed", "trainable", "none"])
