@@ -9,25 +9,31 @@ def svd(matrix):
     """Thin SVD ``matrix = U @ diag(S) @ Vh`` that refuses non-finite input.
 
     LAPACK's divide-and-conquer driver (and cuSOLVER) occasionally fail to
-    converge on ill-conditioned matrices; we then retry with the slower but
-    robust QR-iteration driver ``gesvd`` in float64 on the CPU.
+    converge on ill-conditioned matrices, by an error or, on a GPU, by NaN
+    in the result; we then retry with the slower but robust QR-iteration
+    driver ``gesvd`` in float64 on the CPU, and return to the input's
+    device and dtype.
     """
     if not torch.isfinite(matrix).all():
         raise FloatingPointError(
             "cannot take the SVD of a tensor with NaN or infinite entries"
         )
     try:
-        return torch.linalg.svd(matrix, full_matrices=False)
+        u, s, vh = torch.linalg.svd(matrix, full_matrices=False)
+        converged = bool(torch.isfinite(u).all() & torch.isfinite(s).all() & torch.isfinite(vh).all())
     except torch.linalg.LinAlgError:
+        converged = False
+    if not converged:
         u, s, vh = scipy.linalg.svd(
             matrix.detach().cpu().double().numpy(),
             full_matrices=False,
             lapack_driver="gesvd",
         )
-        return tuple(
+        u, s, vh = (
             torch.from_numpy(np.ascontiguousarray(a)).to(matrix.device, matrix.dtype)
             for a in (u, s, vh)
         )
+    return u, s, vh
 
 
 def truncation_rank(singular_values, bond_dim=None, cutoff=0.0):

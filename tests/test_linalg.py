@@ -1,0 +1,46 @@
+import numpy as np
+import pytest
+import torch
+
+from skltnn._linalg import svd, truncation_rank
+
+
+def assert_is_thin_svd(matrix, u, s, vh):
+    torch.testing.assert_close(u @ torch.diag(s) @ vh, matrix)
+    eye = torch.eye(s.shape[0], dtype=matrix.dtype)
+    torch.testing.assert_close(u.T @ u, eye)
+    torch.testing.assert_close(vh @ vh.T, eye)
+    assert torch.all(s[:-1] >= s[1:])
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("failure", ["error", "nan"])
+def test_falls_back_to_gesvd_when_the_torch_solver_fails(monkeypatch, dtype, failure):
+    matrix = torch.randn(7, 5, dtype=dtype, generator=torch.Generator().manual_seed(0))
+
+    def failing_svd(a, full_matrices=True):
+        if failure == "error":
+            raise torch.linalg.LinAlgError("the algorithm failed to converge")
+        u, s, vh = torch.linalg.svd.__wrapped__(a, full_matrices=full_matrices)
+        return u, s * float("nan"), vh
+
+    failing_svd.__wrapped__ = torch.linalg.svd
+    monkeypatch.setattr(torch.linalg, "svd", failing_svd)
+    u, s, vh = svd(matrix)
+    assert all(t.dtype == dtype and t.device == matrix.device for t in (u, s, vh))
+    assert_is_thin_svd(matrix, u, s, vh)
+    np.testing.assert_allclose(s.numpy(), np.linalg.svd(matrix.double().numpy(), compute_uv=False), rtol=1e-5)
+
+
+def test_refuses_non_finite_input():
+    with pytest.raises(FloatingPointError, match="NaN or infinite"):
+        svd(torch.tensor([[1.0, float("inf")], [0.0, 1.0]]))
+
+
+def test_truncation_rank_keeps_at_most_bond_dim_above_the_relative_cutoff():
+    s = torch.tensor([4.0, 2.0, 1.0, 0.01])
+    assert truncation_rank(s) == 4
+    assert truncation_rank(s, bond_dim=2) == 2
+    assert truncation_rank(s, cutoff=0.1) == 3
+    assert truncation_rank(s, bond_dim=8, cutoff=0.9) == 1
+    assert truncation_rank(torch.zeros(3), cutoff=0.5) == 1
