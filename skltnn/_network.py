@@ -95,11 +95,12 @@ class TNNetwork(nn.Module):
             with torch.no_grad():
                 layer.bias.zero_()
             self.tn_layers.append(layer)
-        self.output = nn.Linear(widths[-1], n_outputs, device=device, dtype=dtype)
+        self.output = nn.utils.skip_init(nn.Linear, widths[-1], n_outputs, device=device, dtype=dtype)
+        bound = math.sqrt(6.0 / (widths[-1] + n_outputs))  # Glorot uniform, as sklearn's MLP
         with torch.no_grad():
-            bound = math.sqrt(6.0 / (widths[-1] + n_outputs))  # Glorot uniform, as sklearn's MLP
-            self.output.weight.uniform_(-bound, bound, generator=generator)
-            self.output.bias.uniform_(-bound, bound, generator=generator)
+            # Drawn on the CPU, so that a seed gives the same network on every device.
+            for param in self.output.parameters():
+                param.copy_(torch.empty(param.shape, dtype=dtype).uniform_(-bound, bound, generator=generator))
 
     def embed(self, X):
         """The input projection (identity when there is none)."""
