@@ -45,10 +45,10 @@ def bond_update_breakdown(width, batch, bond_dim):
     def loss(index, replaced=None):
         return F.cross_entropy(net.head(Z[index], replaced), y[index])
 
-    sweeper = DMRGSweeper(net, loss, 1e-4, 0.05, bond_dim, 0.0, "all_layers")
+    sweeper = DMRGSweeper(net, 0.05, bond_dim, 0.0, "all_layers")
     one_batch = BatchStream(batch, batch, False, np.random.RandomState(0), "cpu")
     full = best_of(lambda: loss(torch.arange(batch)).backward())
-    update = best_of(lambda: sweeper.update_bond(0, 0, "right", one_batch))
+    update = best_of(lambda: sweeper.update_bond(0, 0, "right", loss, 1e-4, one_batch))
     cores = [c.detach() for c in net.tn_layers[0].cores]
     pair = torch.einsum("aiob,bjpc->aiojpc", cores[0], cores[1])
     split = best_of(lambda: svd(pair.reshape(pair.shape[0] * pair.shape[1] * pair.shape[2], -1)))

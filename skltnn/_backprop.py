@@ -14,33 +14,36 @@ class BackpropTrainer:
     Parameters
     ----------
     network : TNNetwork
-    loss : callable(batch_index, replaced=None) -> scalar tensor
-        The data term of the objective on a batch.
-    l2 : float
-        The objective adds ``l2 * sum ||W||_F^2`` over the TN and output
-        weights, the MPO norms computed exactly from the cores.
     solver : {'adam', 'sgd'}
     learning_rate : float
     """
 
-    def __init__(self, network, loss, l2, solver, learning_rate):
+    def __init__(self, network, solver, learning_rate):
         self.network = network
-        self.loss = loss
-        self.l2 = l2
         params = [p for p in network.parameters() if p.requires_grad]
         if solver == "adam":
             self.optimizer = torch.optim.Adam(params, lr=learning_rate, fused=True)
         else:
             self.optimizer = torch.optim.SGD(params, lr=learning_rate, momentum=0.9, nesterov=True)
 
-    def run_iteration(self, stream):
-        """One epoch over the mini-batches; returns the mean batch loss."""
+    def run_iteration(self, loss_fn, l2, stream):
+        """One epoch over the mini-batches; returns the mean batch loss.
+
+        Parameters
+        ----------
+        loss_fn : callable(batch_index) -> scalar tensor
+            The data term of the objective on a batch.
+        l2 : float
+            The objective adds ``l2 * sum ||W||_F^2`` over the TN and output
+            weights, the MPO norms computed exactly from the cores.
+        stream : BatchStream
+        """
         total = 0.0
         for _ in range(stream.n_batches):
             self.optimizer.zero_grad()
-            loss = self.loss(stream.next())
-            if self.l2:
-                loss = loss + self.l2 * self.network.squared_weight_norm()
+            loss = loss_fn(stream.next())
+            if l2:
+                loss = loss + l2 * self.network.squared_weight_norm()
             loss.backward()
             value = loss.item()
             if not math.isfinite(value):

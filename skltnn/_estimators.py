@@ -15,14 +15,21 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+from tqdm.auto import tqdm
 
 from ._backprop import BackpropTrainer
 from ._batches import BatchStream
+from ._device import resolve_device, to_tensor
 from ._entanglement import entanglement_entropy
 from ._mpo import MPO, bond_spectra, check_bond_dim, torch_generator
 from ._network import ACTIVATIONS, PROJECTIONS, TNNetwork, layer_dims
 from ._sweep import DMRGSweeper
+from ._threads import limited_threads
 
 SOLVERS = ("dmrg", "adam", "sgd")
 SWEEPS = ("all_layers", "layer_by_layer")
@@ -30,27 +37,10 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # Default learning rates: the sweep's gradient steps on well-conditioned bond
 # tensors tolerate a large one; global Adam/SGD on products of cores do not.
 DEFAULT_LEARNING_RATES = {"dmrg": 0.05, "adam": 0.01, "sgd": 0.01}
-PREDICT_CHUNK = 65536
-
-
-def resolve_device(device):
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={str(device)!r} was requested but CUDA is not available")
-    return device
-
-
-def to_tensor(array, dtype, device):
-    """A torch tensor of a numpy array, copying only when torch cannot share it."""
-    array = np.ascontiguousarray(array)
-    if not array.flags.writeable:  # e.g. a read-only memmap from joblib
-        array = array.copy()
-    return torch.as_tensor(array, dtype=dtype, device=device)
+# Rows per forward pass when predicting.
+CHUNK_ROWS = 65536
+# The frozen projection of the training set is cached up to this size.
+EMBED_CACHE_BYTES = 64 * 2**20
 
 
 class BaseTNN(BaseEstimator, metaclass=ABCMeta):
@@ -87,7 +77,7 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
 
     # ------------------------------------------------------------ subclasses
     @abstractmethod
-    def _encode_targets(self, y, first_fit):
+    def _encode_targets(self, y, first_fit, classes=None):
         """Targets as a torch-ready array, and the number of network outputs."""
 
     @abstractmethod
@@ -152,125 +142,185 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
         Returns
         -------
         self
+
+        Notes
+        -----
+        An interrupt (Ctrl-C) ends the fit with a warning and keeps the
+        weights of the best iteration completed so far; the estimator is
+        fitted and ``warm_start=True`` continues from there.
         """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    def _fit(self, X, y, sample_weight, incremental, classes=None):
         sizes, activations = self._check_hyperparameters()
-        first_fit = not (self.warm_start and hasattr(self, "network_"))
+        first_fit = not hasattr(self, "network_") or not (self.warm_start or incremental)
         X, y = validate_data(self, X, y, reset=first_fit, multi_output=self._multi_output,
                              y_numeric=not isinstance(self, ClassifierMixin),
                              dtype=[np.float64, np.float32])
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
         if np.any(sample_weight < 0) or not np.any(sample_weight > 0):
             raise ValueError("sample_weight must be non-negative with at least one positive weight")
-        Y, n_outputs = self._encode_targets(y, first_fit)
+        Y, n_outputs = self._encode_targets(y, first_fit, classes)
         device, dtype = resolve_device(self.device), DTYPES[self.dtype]
-        rng = check_random_state(self.random_state)
+        # fit starts every call from random_state, as scikit-learn's estimators
+        # do; partial_fit carries one generator across its calls.
+        rng = self._rng if incremental and not first_fit else check_random_state(self.random_state)
+        with limited_threads():
+            if first_fit:
+                self._initialize(X.shape[1], n_outputs, sizes, activations, rng, dtype, device)
+            network = self.network_.to(device)
 
-        if first_fit:
-            widths = (X.shape[1] if self.input_projection == "none" else sizes[0], *sizes)
-            dims = layer_dims(widths, self.n_cores)
-            if self.solver == "dmrg":
-                for index, (in_dims, _) in enumerate(dims):
-                    if len(in_dims) < 2:
-                        raise ValueError(
-                            f"TN layer {index} ({widths[index]} -> {widths[index + 1]} units) has a single "
-                            f"core, which the DMRG sweep cannot train: choose widths with at least two "
-                            f"prime factors (e.g. powers of 2) or input_projection='fixed'"
-                        )
-            # The sweep starts from product operators (S = 0) and its SVD splits
-            # grow each bond up to bond_dim as the gradients demand, so the
-            # entropies measure learned correlation rather than the random
-            # initialisation's. Backprop cannot change bond dimensions.
-            init_bond_dim = 1 if self.solver == "dmrg" else self.bond_dim
-            self.network_ = TNNetwork(X.shape[1], n_outputs, sizes, dims, init_bond_dim, activations,
-                                      self.input_projection, torch_generator(rng), dtype, device)
-            self.n_iter_, self.loss_curve_, self.best_loss_ = 0, [], np.inf
-            self.validation_scores_ = [] if self.early_stopping else None
-            self.best_validation_score_ = -np.inf if self.early_stopping else None
-            self._entropy_rows = []
-        network = self.network_.to(device)
-
-        X_val = y_val = None
-        if self.early_stopping:
-            stratify = y if isinstance(self, ClassifierMixin) else None
-            split = train_test_split(X, Y, y, sample_weight, test_size=self.validation_fraction,
-                                     random_state=rng, stratify=stratify)
-            X, X_val, Y, _, _, y_val, sample_weight, _ = split
-        Xt = to_tensor(X, dtype, device)
-        Yt = to_tensor(Y, torch.long if Y.dtype.kind == "i" else dtype, device)
-        weights = to_tensor(sample_weight, dtype, device)
-        objective = self._data_loss(network, Xt, Yt, weights)
-        # alpha / 2 ||W||^2 over the total sample weight (the number of samples
-        # when unweighted, as in sklearn's MLP): an integer weight then acts
-        # like repeating the sample.
-        l2 = 0.5 * self.alpha / float(weights.sum())
-
-        lr = DEFAULT_LEARNING_RATES[self.solver] if self.learning_rate_init == "auto" else self.learning_rate_init
-        batch_size = min(200, len(X)) if self.batch_size == "auto" else self.batch_size
-        stream = BatchStream(len(X), batch_size, self.shuffle, rng, device)
-        if self.solver == "dmrg":
-            trainer = DMRGSweeper(network, objective, l2, lr, self.bond_dim, self.svd_cutoff, self.sweep)
-        else:
-            trainer = BackpropTrainer(network, objective, l2, self.solver, lr)
-
-        self._run_iterations(trainer, stream, lr, X_val, y_val)
-        self._set_diagnostics()
+            X_val = y_val = None
+            early_stopping = self.early_stopping and not incremental
+            if early_stopping:
+                stratify = y if isinstance(self, ClassifierMixin) else None
+                split = train_test_split(X, Y, y, sample_weight, test_size=self.validation_fraction,
+                                         random_state=rng, stratify=stratify)
+                X, X_val, Y, _, _, y_val, sample_weight, _ = split
+            Yt = to_tensor(Y, torch.long if Y.dtype.kind == "i" else dtype, device)
+            weights = to_tensor(sample_weight, dtype, device)
+            loss_fn = self._data_loss(network, X, Yt, weights)
+            # alpha / 2 ||W||^2 over the total sample weight (the number of
+            # samples when unweighted, as in sklearn's MLP): an integer weight
+            # then acts like repeating the sample.
+            l2 = 0.5 * self.alpha / float(weights.sum())
+            batch_size = min(200, len(X)) if self.batch_size == "auto" else self.batch_size
+            stream = BatchStream(len(X), batch_size, self.shuffle, rng, device)
+            # Like sklearn's MLP, partial_fit keeps the optimiser's state
+            # between calls and fit starts a fresh one.
+            if not incremental or self._trainer is None:
+                self._trainer = self._make_trainer(network)
+            self._run_iterations(loss_fn, l2, stream, X_val, y_val, incremental)
+            self._set_diagnostics()
         return self
 
-    def _run_iterations(self, trainer, stream, lr, X_val, y_val):
+    def _initialize(self, n_features, n_outputs, sizes, activations, rng, dtype, device):
+        widths = (n_features if self.input_projection == "none" else sizes[0], *sizes)
+        dims = layer_dims(widths, self.n_cores)
+        if self.solver == "dmrg":
+            for index, (in_dims, _) in enumerate(dims):
+                if len(in_dims) < 2:
+                    raise ValueError(
+                        f"TN layer {index} ({widths[index]} -> {widths[index + 1]} units) has a single "
+                        f"core, which the DMRG sweep cannot train: choose widths with at least two "
+                        f"prime factors (e.g. powers of 2) or input_projection='fixed'"
+                    )
+        # The sweep starts from product operators (S = 0) and its SVD splits
+        # grow each bond up to bond_dim as the gradients demand, so the
+        # entropies measure learned correlation rather than the random
+        # initialisation's. Backprop cannot change bond dimensions.
+        init_bond_dim = 1 if self.solver == "dmrg" else self.bond_dim
+        self.network_ = TNNetwork(n_features, n_outputs, sizes, dims, init_bond_dim, activations,
+                                  self.input_projection, torch_generator(rng), dtype, device)
+        self.n_iter_, self.loss_curve_, self.best_loss_ = 0, [], np.inf
+        self.validation_scores_ = [] if self.early_stopping else None
+        self.best_validation_score_ = -np.inf if self.early_stopping else None
+        self._entropy_rows = []
+        self._rng = rng
+        self._trainer = None
+
+    def _make_trainer(self, network):
+        lr = self._learning_rate()
+        if self.solver == "dmrg":
+            return DMRGSweeper(network, lr, self.bond_dim, self.svd_cutoff, self.sweep)
+        return BackpropTrainer(network, self.solver, lr)
+
+    def _learning_rate(self):
+        return DEFAULT_LEARNING_RATES[self.solver] if self.learning_rate_init == "auto" else self.learning_rate_init
+
+    def _run_iterations(self, loss_fn, l2, stream, X_val, y_val, incremental):
         """Iterate until max_iter or no improvement, as sklearn's MLP does.
 
-        With early stopping the network with the best validation score is kept.
+        partial_fit runs a single iteration. With early stopping the network
+        with the best validation score is kept. An interrupt (Ctrl-C) ends
+        the fit with the best weights of the iterations completed so far.
         """
-        network = self.network_
-        best_network, no_improvement = None, 0
-        for _ in range(self.max_iter):
-            try:
-                loss = trainer.run_iteration(stream)
-            except FloatingPointError:
-                raise ValueError(
-                    f"training diverged at iteration {self.n_iter_ + 1}: the loss or the weights became "
-                    f"NaN or infinite. Lower learning_rate_init (now {lr}) or scale the input features."
-                ) from None
-            self.n_iter_ += 1
-            self.loss_curve_.append(loss)
-            self._entropy_rows.append(self._current_entropies())
-            if self.early_stopping:
-                score = self._validation_score(X_val, y_val)
-                self.validation_scores_.append(score)
-                improved = score > self.best_validation_score_ + self.tol
-                if score > self.best_validation_score_:
-                    self.best_validation_score_ = score
-                    best_network = copy.deepcopy(network)
-            else:
-                improved = loss < self.best_loss_ - self.tol
-            self.best_loss_ = min(self.best_loss_, loss)
-            no_improvement = 0 if improved else no_improvement + 1
-            if self.verbose:
-                extra = f", validation score = {score:.4f}" if self.early_stopping else ""
-                print(f"Iteration {self.n_iter_}, loss = {loss:.6f}{extra}")
-            if no_improvement > self.n_iter_no_change:
-                if self.verbose:
-                    print(f"No improvement greater than tol={self.tol} for {self.n_iter_no_change} "
-                          f"consecutive iterations. Stopping.")
-                break
-        else:
+        early_stopping = X_val is not None
+        n_iter = 1 if incremental else self.max_iter
+        # The weights to fall back on: a sweep interrupted half-way leaves a
+        # layer with a merged bond tensor, and early stopping keeps the best.
+        best_network, best_iteration = copy.deepcopy(self.network_), self.n_iter_
+        no_improvement, interrupted, converged = 0, False, incremental
+        progress = tqdm(total=n_iter, desc=type(self).__name__, unit="iter", disable=not self.verbose)
+        try:
+            for _ in range(n_iter):
+                loss = self._trainer.run_iteration(loss_fn, l2, stream)
+                self.n_iter_ += 1
+                self.loss_curve_.append(loss)
+                self._entropy_rows.append(self._current_entropies())
+                if early_stopping:
+                    score = self._validation_score(X_val, y_val)
+                    self.validation_scores_.append(score)
+                    improved = score > self.best_validation_score_ + self.tol
+                    best = score > self.best_validation_score_
+                    self.best_validation_score_ = max(self.best_validation_score_, score)
+                else:
+                    improved = loss < self.best_loss_ - self.tol
+                    best = loss < self.best_loss_
+                self.best_loss_ = min(self.best_loss_, loss)
+                if best:
+                    best_network, best_iteration = copy.deepcopy(self.network_), self.n_iter_
+                no_improvement = 0 if improved else no_improvement + 1
+                progress.set_postfix(self._progress_fields(loss, score if early_stopping else None),
+                                     refresh=False)
+                progress.update()
+                if not incremental and no_improvement > self.n_iter_no_change:
+                    if self.verbose:
+                        progress.write(f"No improvement greater than tol={self.tol} for "
+                                       f"{self.n_iter_no_change} consecutive iterations. Stopping.")
+                    converged = True
+                    break
+        except KeyboardInterrupt:
+            interrupted = True
+        except FloatingPointError:
+            raise ValueError(
+                f"training diverged at iteration {self.n_iter_ + 1}: the loss or the weights became NaN "
+                f"or infinite. Lower learning_rate_init (now {self._learning_rate()}) or scale the input "
+                f"features."
+            ) from None
+        finally:
+            progress.close()
+        if interrupted:
+            warnings.warn(
+                f"{type(self).__name__}: training interrupted during iteration {self.n_iter_ + 1}; "
+                f"keeping the weights of iteration {best_iteration}, the best so far. Fit again with "
+                f"warm_start=True to continue.", UserWarning,
+            )
+        elif not converged:
             warnings.warn(
                 f"{type(self).__name__}: maximum iterations ({self.max_iter}) reached and the "
                 f"optimization hasn't converged yet.", ConvergenceWarning,
             )
-        if best_network is not None:
-            self.network_ = best_network
+        if interrupted or early_stopping:
+            # The trainer's optimiser holds the replaced parameters.
+            self.network_, self._trainer = best_network, None
+
+    def _progress_fields(self, loss, validation_score):
+        fields = {"loss": f"{loss:.4g}"}
+        if validation_score is not None:
+            fields["val"] = f"{validation_score:.4f}"
+        entropies = np.concatenate(self._entropy_rows[-1])
+        fields["entropy"] = f"{entropies.mean():.3f}"
+        return fields
 
     def _data_loss(self, network, X, Y, weights):
-        """The weighted mean loss of a mini-batch, as a closure for the trainers."""
+        """The weighted mean loss of a mini-batch, as a closure for the trainers.
+
+        X is the numpy training data; Y and weights are tensors on the
+        network's device.
+        """
+        param = next(network.parameters())
+        Xt = to_tensor(X, param.dtype, param.device)  # shares X's memory when it can
         cached = None
-        if network.input_projection == "fixed":
-            # The frozen projection of the whole training set never changes.
+        if network.input_projection == "fixed" and \
+                len(X) * network.projection.shape[1] * param.element_size() <= EMBED_CACHE_BYTES:
+            # The frozen projection of the training set never changes; caching
+            # it saves a matmul per step, which counts only while steps are small.
             with torch.no_grad():
-                cached = network.embed(X)
+                cached = network.embed(Xt)
 
         def data_loss(index, replaced=None):
-            Z = cached[index] if cached is not None else network.embed(X[index])
+            Z = cached[index] if cached is not None else network.embed(Xt[index])
             w = weights[index]
             return (self._sample_loss(network.head(Z, replaced), Y[index]) * w).sum() / w.sum()
 
@@ -288,8 +338,9 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
         self.singular_values_ = [mpo.singular_values() for mpo in self.mpos_]
         self.entanglement_entropy_ = [mpo.entanglement_entropy() for mpo in self.mpos_]
         self.entanglement_history_ = [
-            np.array([row[index] for row in self._entropy_rows]).reshape(len(self._entropy_rows), -1)
-            for index in range(len(layers))
+            np.array([row[index] for row in self._entropy_rows]).reshape(len(self._entropy_rows),
+                                                                          len(layer.cores) - 1)
+            for index, layer in enumerate(layers)
         ]
         mpo_params = sum(mpo.n_params for mpo in self.mpos_)
         dense_params = sum(mpo.shape[0] * mpo.shape[1] for mpo in self.mpos_)
@@ -306,16 +357,19 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
         param = next(self.network_.parameters())
         outputs = []
         with torch.no_grad():
-            for start in range(0, len(X), PREDICT_CHUNK):
-                chunk = to_tensor(X[start:start + PREDICT_CHUNK], param.dtype, param.device)
+            for start in range(0, len(X), CHUNK_ROWS):
+                chunk = to_tensor(X[start:start + CHUNK_ROWS], param.dtype, param.device)
                 outputs.append(self.network_(chunk).cpu().double().numpy())
         return np.concatenate(outputs)
 
     def __getstate__(self):
-        # Tensors on a GPU would not unpickle on a CPU-only machine.
+        # Tensors on a GPU would not unpickle on a CPU-only machine. The
+        # trainer's optimiser state is not kept: partial_fit after loading
+        # starts a fresh one.
         state = self.__dict__.copy()
         if "network_" in state:
             state["network_"] = copy.deepcopy(state["network_"]).to("cpu")
+            state["_trainer"] = None
         return state
 
     def __sklearn_tags__(self):
@@ -362,8 +416,9 @@ class TNNClassifier(ClassifierMixin, BaseTNN):
         Maximum iterations: one back-and-forth sweep over every bond for
         'dmrg', one epoch for 'adam' and 'sgd'.
     batch_size : int or 'auto', default='auto'
-        Mini-batch size, ``min(200, n_samples)`` for 'auto'. Each bond
-        update of the sweep uses the next mini-batch.
+        Mini-batch size, ``min(200, n_samples)`` for 'auto'. At each bond
+        the sweep takes one gradient step per mini-batch of an epoch. The
+        working memory of a step grows with the batch, not with n_samples.
     shuffle : bool, default=True
         Reshuffle the samples at every epoch.
     alpha : float, default=1e-4
@@ -383,13 +438,18 @@ class TNNClassifier(ClassifierMixin, BaseTNN):
     warm_start : bool, default=False
         Continue from the previous fit's weights.
     device : str, default='auto'
-        'auto' (CUDA if available), 'cpu', 'cuda' or 'cuda:N'.
+        Where every tensor operation runs, the SVDs included: 'auto' (CUDA
+        if available), 'cpu', 'cuda' or 'cuda:N'. Predictions come back as
+        numpy arrays, and a fitted estimator pickles with its tensors on
+        the CPU, so it loads on a machine without a GPU.
     dtype : {'float32', 'float64'}, default='float32'
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, shuffling and the validation split; a fixed
         value gives bit-identical results on CPU.
     verbose : int, default=0
-        Print the loss at each iteration when > 0.
+        When > 0, a progress bar (tqdm, on stderr) shows each iteration's
+        training loss, validation score (with ``early_stopping``) and mean
+        entanglement entropy. 0 prints nothing.
 
     Attributes
     ----------
@@ -430,22 +490,46 @@ class TNNClassifier(ClassifierMixin, BaseTNN):
 
     _multi_output = False
 
-    def _encode_targets(self, y, first_fit):
+    def _encode_targets(self, y, first_fit, classes=None):
         check_classification_targets(y)
         if type_of_target(y) not in ("binary", "multiclass"):
             raise ValueError(f"TNNClassifier supports binary and multiclass targets, got {type_of_target(y)!r}")
         if first_fit:
-            self._label_encoder = LabelEncoder().fit(y)
+            self._label_encoder = LabelEncoder().fit(y if classes is None else classes)
             self.classes_ = self._label_encoder.classes_
             if len(self.classes_) < 2:
                 raise ValueError(
                     f"y contains only one class ({self.classes_[0]!r}); a classifier needs at least 2 classes"
                 )
-        else:
-            unknown = np.setdiff1d(y, self.classes_)
-            if unknown.size:
-                raise ValueError(f"y contains classes not seen in the first fit: {unknown.tolist()}")
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(f"classes={list(classes)!r} differs from the first call's {self.classes_.tolist()!r}")
+        unknown = np.setdiff1d(y, self.classes_)
+        if unknown.size:
+            raise ValueError(f"y contains classes not in classes_ {self.classes_.tolist()}: {unknown.tolist()}")
         return self._label_encoder.transform(y).astype(np.int64), len(self.classes_)
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train for one iteration on a chunk of data, continuing any previous fit.
+
+        One iteration is one back-and-forth sweep ('dmrg') or one epoch
+        ('adam', 'sgd') over the chunk. Early stopping does not apply.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        classes : array-like of shape (n_classes,), optional
+            Every class of the whole data set: required on the first call,
+            as a chunk may lack some; optional afterwards.
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        self
+        """
+        if not hasattr(self, "network_") and classes is None:
+            raise ValueError("classes must be given on the first call to partial_fit")
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     def _sample_loss(self, output, target):
         return F.cross_entropy(output, target, reduction="none")
@@ -519,7 +603,7 @@ entanglement_entropy_, entanglement_history_, compression_ratio_
 
     _multi_output = True
 
-    def _encode_targets(self, y, first_fit):
+    def _encode_targets(self, y, first_fit, classes=None):
         Y = np.asarray(y, dtype=np.float64)
         Y = Y.reshape(len(Y), -1)
         if first_fit:
@@ -527,6 +611,24 @@ entanglement_entropy_, entanglement_history_, compression_ratio_
         elif Y.shape[1] != self.n_outputs_:
             raise ValueError(f"y has {Y.shape[1]} outputs, the previous fit had {self.n_outputs_}")
         return Y, Y.shape[1]
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """Train for one iteration on a chunk of data, continuing any previous fit.
+
+        One iteration is one back-and-forth sweep ('dmrg') or one epoch
+        ('adam', 'sgd') over the chunk. Early stopping does not apply.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        self
+        """
+        return self._fit(X, y, sample_weight, incremental=True)
 
     def _sample_loss(self, output, target):
         return 0.5 * (output - target).pow(2).mean(dim=1)

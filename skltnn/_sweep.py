@@ -41,11 +41,6 @@ class DMRGSweeper:
     Parameters
     ----------
     network : TNNetwork
-    loss : callable(batch_index, replaced=None) -> scalar tensor
-        The data term of the objective on a batch, ``replaced`` as in
-        ``network.head``.
-    l2 : float
-        The objective adds ``l2 * sum ||W||_F^2`` over the TN and output weights.
     learning_rate : float
         Step on the bond tensors; the dense parameters take Adam steps of
         ``DENSE_LR_RATIO`` times this.
@@ -54,10 +49,8 @@ class DMRGSweeper:
     strategy : {'all_layers', 'layer_by_layer'}
     """
 
-    def __init__(self, network, loss, l2, learning_rate, bond_dim, svd_cutoff, strategy):
+    def __init__(self, network, learning_rate, bond_dim, svd_cutoff, strategy):
         self.network = network
-        self.loss = loss
-        self.l2 = l2
         self.learning_rate = learning_rate
         self.bond_dim = bond_dim
         self.svd_cutoff = svd_cutoff
@@ -74,13 +67,24 @@ class DMRGSweeper:
                 cores = right_orthonormalize([c.detach() for c in layer.cores], 0)
                 _set_cores(layer, cores)
 
-    def run_iteration(self, stream):
-        """One back-and-forth sweep. Returns the mean training loss of its steps."""
-        losses = [self.update_bond(layer, bond, direction, stream)
+    def run_iteration(self, loss_fn, l2, stream):
+        """One back-and-forth sweep. Returns the mean training loss of its steps.
+
+        Parameters
+        ----------
+        loss_fn : callable(batch_index, replaced=None) -> scalar tensor
+            The data term of the objective on a batch, ``replaced`` as in
+            ``network.head``.
+        l2 : float
+            The objective adds ``l2 * sum ||W||_F^2`` over the TN and output
+            weights.
+        stream : BatchStream
+        """
+        losses = [self.update_bond(layer, bond, direction, loss_fn, l2, stream)
                   for layer, bond, direction in self.schedule]
         return sum(losses) / len(losses)
 
-    def update_bond(self, layer_index, bond, direction, stream):
+    def update_bond(self, layer_index, bond, direction, loss_fn, l2, stream):
         """Optimise one bond tensor for an epoch of mini-batches, then split it.
 
         Returns the mean loss over the epoch's steps.
@@ -93,7 +97,7 @@ class DMRGSweeper:
         # that each step uses it as it is.
         B = merge_pair(cores[bond], cores[bond + 1]).requires_grad_(True)
         output_weight = self.network.output.weight
-        if self.l2:
+        if l2:
             # The other cores are isometries, so this layer's ||W||^2 is ||B||^2;
             # the other layers' norms are constant during the visit.
             others = sum(float(squared_norm([c.detach() for c in other.cores]))
@@ -102,9 +106,9 @@ class DMRGSweeper:
         total = 0.0
         for _ in range(stream.n_batches):
             replaced = (layer_index, cores[:bond] + [B] + cores[bond + 2:])
-            loss = self.loss(stream.next(), replaced)
-            if self.l2:
-                loss = loss + self.l2 * (B.pow(2).sum() + output_weight.pow(2).sum() + others)
+            loss = loss_fn(stream.next(), replaced)
+            if l2:
+                loss = loss + l2 * (B.pow(2).sum() + output_weight.pow(2).sum() + others)
             grads = torch.autograd.grad(loss, [B, *dense], allow_unused=True)
             value = loss.item()
             if not math.isfinite(value):

@@ -165,17 +165,6 @@ def test_pickled_state_holds_cpu_tensors_only(fitted_spiral):
     assert all(t.device.type == "cpu" for t in state["network_"].state_dict().values())
 
 
-@pytest.mark.gpu
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-def test_gpu_fit_loads_on_cpu(monkeypatch):
-    X, y = make_classification(100, n_features=4, random_state=0)
-    est = TNNClassifier(**FAST, device="cuda").fit(X, y)
-    data = pickle.dumps(est)
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    loaded = pickle.loads(data)
-    np.testing.assert_allclose(loaded.predict_proba(X), est.predict_proba(X), atol=1e-5)
-
-
 @pytest.mark.parametrize("labels", [np.array(["cat", "dog", "emu"]), np.array([10, -3, 7]), None])
 def test_labels_of_any_type_come_back_as_given(labels):
     X, y = make_classification(150, n_features=5, n_classes=3, n_informative=3, random_state=0)
@@ -261,6 +250,132 @@ def test_divergence_is_a_clear_error_not_nan_weights():
     X, y = make_regression(100, n_features=4, random_state=0)
     with pytest.raises(ValueError, match="diverged.*learning_rate_init"):
         TNNRegressor(**FAST, learning_rate_init=1e3).fit(X * 1e3, y * 1e3)
+
+
+def test_float64_end_to_end():
+    X, y = make_classification(120, n_features=5, n_classes=3, n_informative=3, random_state=0)
+    est = TNNClassifier(**{**FAST, "max_iter": 5}, dtype="float64").fit(X, y)
+    assert all(t.dtype == torch.float64 for t in est.network_.state_dict().values())
+    assert all(core.dtype == torch.float64 for core in est.mpos_[0].cores)
+    # Brute force from the dense weight: float32 anywhere would miss by ~1e-7.
+    net = est.network_
+    W = est.mpos_[0].to_dense().numpy()
+    hidden = np.maximum(X @ net.projection.numpy() @ W + net.tn_layers[0].bias.detach().numpy(), 0)
+    logits = hidden @ net.output.weight.detach().numpy().T + net.output.bias.detach().numpy()
+    proba = np.exp(logits - logits.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(est.predict_proba(X), proba / proba.sum(axis=1, keepdims=True), rtol=1e-12)
+
+
+def test_a_projection_too_large_to_cache_gives_the_same_fit(monkeypatch):
+    X, y = make_classification(150, n_features=5, random_state=0)
+    params = dict(FAST, max_iter=3, dtype="float64")
+    cached = TNNClassifier(**params).fit(X, y)
+    monkeypatch.setattr("skltnn._estimators.EMBED_CACHE_BYTES", 0)
+    uncached = TNNClassifier(**params).fit(X, y)
+    np.testing.assert_allclose(uncached.predict_proba(X), cached.predict_proba(X), rtol=1e-10)
+
+
+# ---------------------------------------------------------------- partial_fit
+@pytest.mark.parametrize("solver", ["dmrg", "adam"])
+@pytest.mark.parametrize("Estimator", [TNNClassifier, TNNRegressor])
+def test_partial_fit_calls_equal_fit_iterations(Estimator, solver):
+    # partial_fit carries the optimiser's state and the random generator from
+    # call to call, so n calls on the whole data are n iterations of fit.
+    X, y = make_classification(90, n_features=4, random_state=0)
+    params = dict(FAST, solver=solver, n_iter_no_change=100)
+    incremental = Estimator(**params)
+    for _ in range(3):
+        incremental.partial_fit(X, y, **({"classes": [0, 1]} if Estimator is TNNClassifier else {}))
+    with pytest.warns(ConvergenceWarning):
+        full = Estimator(**{**params, "max_iter": 3}).fit(X, y)
+    assert incremental.n_iter_ == 3 and incremental.loss_curve_ == full.loss_curve_
+    np.testing.assert_array_equal(incremental.predict(X), full.predict(X))
+    for a, b in zip(incremental.network_.state_dict().values(), full.network_.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_partial_fit_learns_from_chunks_that_lack_classes():
+    X, y = make_classification(600, n_features=6, n_classes=3, n_informative=4, random_state=0)
+    order = np.argsort(y, kind="stable")  # the first chunks hold class 0 only
+    est = TNNClassifier(hidden_layer_sizes=(16,), random_state=0)
+    for _ in range(10):
+        for chunk in np.array_split(order, 4):
+            est.partial_fit(X[chunk], y[chunk], classes=[0, 1, 2])
+    assert est.n_iter_ == 40 and est.predict_proba(X).shape == (600, 3)
+    np.testing.assert_array_equal(est.classes_, [0, 1, 2])
+    assert est.score(X, y) > 0.7
+
+
+def test_partial_fit_errors():
+    X, y = make_classification(60, n_features=4, random_state=0)
+    with pytest.raises(ValueError, match="classes must be given on the first call"):
+        TNNClassifier(**FAST).partial_fit(X, y)
+    est = TNNClassifier(**FAST).partial_fit(X, y, classes=[0, 1])
+    with pytest.raises(ValueError, match="classes.*differs"):
+        est.partial_fit(X, y, classes=[0, 1, 2])
+    with pytest.raises(ValueError, match=r"not in classes_.*\[5\]"):
+        est.partial_fit(X, np.where(y == 1, 5, 0))
+    with pytest.raises(ValueError, match="4 features"):
+        est.partial_fit(X[:, :3], y)
+
+
+# ------------------------------------------------------- what users see
+def test_verbose_shows_a_progress_bar_with_loss_score_and_entropy(capsys):
+    X, y = make_classification(100, n_features=4, random_state=0)
+    TNNClassifier(**{**FAST, "max_iter": 4}, early_stopping=True, verbose=1).fit(X, y)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "TNNClassifier" in captured.err and "4/4" in captured.err
+    for field in ("loss=", "val=", "entropy="):
+        assert field in captured.err
+
+
+def test_verbose_zero_prints_nothing(capsys):
+    X, y = make_classification(100, n_features=4, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        TNNClassifier(**{**FAST, "max_iter": 4}, verbose=0).fit(X, y)
+    assert capsys.readouterr() == ("", "")
+
+
+# ----------------------------------------------------------------- Ctrl-C
+@pytest.mark.parametrize("interrupted_iteration", [1, 4])
+def test_an_interrupted_fit_keeps_the_best_weights_and_can_continue(monkeypatch, interrupted_iteration):
+    X, y = make_classification(100, n_features=4, random_state=0)
+    calls = []
+    sample_loss = TNNClassifier._sample_loss
+
+    def counted(self, output, target):
+        calls.append(1)
+        if len(calls) == interrupt_at:
+            raise KeyboardInterrupt
+        return sample_loss(self, output, target)
+
+    monkeypatch.setattr(TNNClassifier, "_sample_loss", counted)
+    interrupt_at = None
+    with pytest.warns(ConvergenceWarning):
+        TNNClassifier(**{**FAST, "max_iter": 1}).fit(X, y)
+    # Half-way through the sweep of the interrupted iteration.
+    interrupt_at = len(calls) * (interrupted_iteration - 1) + len(calls) // 2
+    calls.clear()
+    est = TNNClassifier(**FAST)
+    with pytest.warns(UserWarning, match=f"interrupted during iteration {interrupted_iteration}"):
+        est.fit(X, y)
+    monkeypatch.undo()
+    assert est.n_iter_ == interrupted_iteration - 1
+    # The network kept is that of the best iteration completed, in a consistent state.
+    best = int(np.argmin(est.loss_curve_)) + 1 if est.loss_curve_ else 0
+    reference = TNNClassifier(**{**FAST, "max_iter": best or 1})
+    if best:
+        with pytest.warns(ConvergenceWarning):
+            reference.fit(X, y)
+        np.testing.assert_array_equal(est.predict_proba(X), reference.predict_proba(X))
+    torch.testing.assert_close(est.network_.tn_layers[0].mpo.to_dense(), est.mpos_[0].to_dense())
+    est.set_params(warm_start=True, max_iter=3)
+    with pytest.warns(ConvergenceWarning):
+        est.fit(X, y)
+    assert est.n_iter_ == interrupted_iteration - 1 + 3
+    assert est.score(X, y) > 0.5
 
 
 def test_pipeline_grid_search_and_cross_val_score():

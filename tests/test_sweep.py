@@ -50,14 +50,14 @@ def test_autograd_bond_gradient_equals_paper_eq7(bond):
         return 0.5 * (layer(X[index], cores=cores) - layer.bias - Y[index]).pow(2).sum()
 
     lr = 1e-3
-    sweeper = DMRGSweeper(net, loss, 0.0, lr, bond_dim=64, svd_cutoff=0.0, strategy="all_layers")
+    sweeper = DMRGSweeper(net, lr, bond_dim=64, svd_cutoff=0.0, strategy="all_layers")
     cores = [c.detach().clone() for c in layer.cores]
     residual = X @ cores_to_dense(cores) - Y
     expected = eq7_gradient(cores, bond, X, residual)
     B = torch.einsum("aiob,bjpc->aiojpc", cores[bond], cores[bond + 1])
 
     stream = BatchStream(20, 20, shuffle=False, rng=np.random.RandomState(0), device="cpu")
-    sweeper.update_bond(0, bond, "right", stream)
+    sweeper.update_bond(0, bond, "right", loss, 0.0, stream)
     # No truncation at this bond dimension: the new layer is exactly B - lr * Eq. 7.
     new = [c.detach() for c in layer.cores]
     B_new = torch.einsum("aiob,bjpc->aiojpc", new[bond], new[bond + 1])
@@ -68,18 +68,22 @@ def test_split_moves_the_orthogonality_centre_and_keeps_w_at_zero_step():
     net = linear_network(bond_dim=64)
     layer = net.tn_layers[0]
     X = torch.randn(10, 12, dtype=torch.float64)
-    sweeper = DMRGSweeper(net, lambda i, r=None: net.head(X[i], r).sum(), 0.0, 0.0, 64, 0.0, "all_layers")
+
+    def total_output(i, r=None):
+        return net.head(X[i], r).sum()
+
+    sweeper = DMRGSweeper(net, 0.0, 64, 0.0, "all_layers")
     sweeper.dense_optimizer = torch.optim.SGD(net.dense_parameters(), lr=0.0)
     W0 = cores_to_dense([c.detach() for c in layer.cores])
     stream = BatchStream(10, 10, False, np.random.RandomState(0), "cpu")
-    sweeper.update_bond(0, 0, "right", stream)
+    sweeper.update_bond(0, 0, "right", total_output, 0.0, stream)
     cores = [c.detach() for c in layer.cores]
     torch.testing.assert_close(cores_to_dense(cores), W0)
     left = cores[0].reshape(-1, cores[0].shape[3])
     torch.testing.assert_close(left.T @ left, torch.eye(left.shape[1], dtype=torch.float64))
     right = cores[2].reshape(cores[2].shape[0], -1)
     torch.testing.assert_close(right @ right.T, torch.eye(right.shape[0], dtype=torch.float64))
-    sweeper.update_bond(0, 1, "left", stream)
+    sweeper.update_bond(0, 1, "left", total_output, 0.0, stream)
     torch.testing.assert_close(cores_to_dense([c.detach() for c in layer.cores]), W0)
     # Moving left at bond 1 leaves the centre on core 1: core 2 is right-orthonormal.
     m = layer.cores[2].detach().reshape(layer.cores[2].shape[0], -1)
@@ -94,10 +98,10 @@ def test_truncation_respects_bond_dim_and_cutoff():
         return 0.5 * (net.tn_layers[0](X[i], cores=None if r is None else r[1]) - Y[i]).pow(2).mean()
 
     stream = BatchStream(30, 30, False, np.random.RandomState(0), "cpu")
-    DMRGSweeper(net, loss, 0.0, 0.1, 2, 0.0, "all_layers").run_iteration(stream)
+    DMRGSweeper(net, 0.1, 2, 0.0, "all_layers").run_iteration(loss, 0.0, stream)
     assert max(net.tn_layers[0].mpo.bond_dims) <= 2
     # A cutoff of 1 keeps only singular values equal to the largest: rank 1 for generic data.
-    DMRGSweeper(net, loss, 0.0, 0.1, 16, 0.999, "all_layers").run_iteration(stream)
+    DMRGSweeper(net, 0.1, 16, 0.999, "all_layers").run_iteration(loss, 0.0, stream)
     assert net.tn_layers[0].mpo.bond_dims == (1, 1)
 
 
@@ -110,11 +114,11 @@ def test_sweep_lowers_the_loss():
     def loss(i, r=None):
         return 0.5 * (net.head(X[i], r)[:, 0] - Y[i, 0]).pow(2).mean()
 
-    sweeper = DMRGSweeper(net, loss, 0.0, 0.05, 4, 0.0, "all_layers")
+    sweeper = DMRGSweeper(net, 0.05, 4, 0.0, "all_layers")
     stream = BatchStream(64, 16, True, np.random.RandomState(0), "cpu")
-    first = sweeper.run_iteration(stream)
+    first = sweeper.run_iteration(loss, 0.0, stream)
     for _ in range(30):
-        last = sweeper.run_iteration(stream)
+        last = sweeper.run_iteration(loss, 0.0, stream)
     assert last < 0.2 * first
 
 
@@ -132,10 +136,10 @@ def test_every_visit_finds_the_layer_in_mixed_canonical_form(strategy):
         torch.testing.assert_close(squared_norm(layer_cores), B.pow(2).sum())
         return torch.nn.functional.cross_entropy(net.head(X[i] @ net.projection, replaced), y[i])
 
-    sweeper = DMRGSweeper(net, loss, 1e-3, 0.05, 3, 0.0, strategy)
+    sweeper = DMRGSweeper(net, 0.05, 3, 0.0, strategy)
     stream = BatchStream(40, 20, True, np.random.RandomState(0), "cpu")
     for _ in range(2):
-        sweeper.run_iteration(stream)
+        sweeper.run_iteration(loss, 1e-3, stream)
 
 
 def test_bond_schedules():
