@@ -1,6 +1,7 @@
 """Figures from fitted estimators (needs matplotlib: ``pip install skltnn[plot]``)."""
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
 
 
 def _pyplot():
@@ -12,8 +13,10 @@ def _pyplot():
 
 
 def _tnn(estimator):
-    """The TNN estimator itself, also when it ends a Pipeline."""
-    return estimator[-1] if hasattr(estimator, "steps") else estimator
+    """The fitted TNN estimator itself, also when it ends a Pipeline."""
+    tnn = estimator[-1] if hasattr(estimator, "steps") else estimator
+    check_is_fitted(tnn)
+    return tnn
 
 
 def plot_training(estimators, axes=None):
@@ -23,7 +26,8 @@ def plot_training(estimators, axes=None):
 
     Parameters
     ----------
-    estimators : dict of label -> fitted TNNClassifier or TNNRegressor
+    estimators : fitted TNNClassifier or TNNRegressor, or dict of label -> estimator
+        Pipelines ending in one are accepted too.
     axes : pair of matplotlib Axes, optional
 
     Returns
@@ -33,6 +37,8 @@ def plot_training(estimators, axes=None):
     plt = _pyplot()
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(10, 4))
+    if not isinstance(estimators, dict):
+        estimators = {type(_tnn(estimators)).__name__: estimators}
     for label, estimator in estimators.items():
         tnn = _tnn(estimator)
         iterations = np.arange(1, tnn.n_iter_ + 1)
@@ -78,6 +84,13 @@ def plot_decision_boundary(estimator, X, y, ax=None, resolution=200):
 
 def plot_spectra(estimator, layer=0, ax=None):
     """The normalised singular values of each bond of one TN layer (log scale).
+
+    Parameters
+    ----------
+    estimator : fitted TNNClassifier or TNNRegressor (or a Pipeline ending in one)
+    layer : int, default=0
+        Which TN layer.
+    ax : matplotlib Axes, optional
 
     Returns
     -------
