@@ -12,8 +12,8 @@ PUBLIC = [
     ("skltnn.plotting", plotting, ["plot_training", "plot_decision_boundary", "plot_spectra"]),
 ]
 METHODS = {
-    "TNNClassifier": ["fit", "predict", "predict_proba", "predict_log_proba", "decision_function"],
-    "TNNRegressor": ["fit", "predict"],
+    "TNNClassifier": ["fit", "partial_fit", "predict", "predict_proba", "predict_log_proba", "decision_function"],
+    "TNNRegressor": ["fit", "partial_fit", "predict"],
     "MPO": ["random", "from_dense", "to_dense", "apply", "canonicalize", "singular_values", "entanglement_entropy"],
     "MPOLinear": ["from_linear", "from_mpo", "forward"],
 }
