@@ -319,10 +319,15 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
             with torch.no_grad():
                 cached = network.embed(Xt)
 
+        uniform = bool((weights == weights[0]).all())
+
         def data_loss(index, replaced=None):
             Z = cached[index] if cached is not None else network.embed(Xt[index])
+            losses = self._sample_loss(network.head(Z, replaced), Y[index])
+            if uniform:  # the same value, with fewer operations per step
+                return losses.mean()
             w = weights[index]
-            return (self._sample_loss(network.head(Z, replaced), Y[index]) * w).sum() / w.sum()
+            return (losses * w).sum() / w.sum()
 
         return data_loss
 

@@ -103,19 +103,24 @@ class DMRGSweeper:
             others = sum(float(squared_norm([c.detach() for c in other.cores]))
                          for other in self.network.tn_layers if other is not layer)
         dense = self.network.dense_parameters()
+        out = next(k for k, p in enumerate(dense) if p is output_weight)
         total = 0.0
         for _ in range(stream.n_batches):
             replaced = (layer_index, cores[:bond] + [B] + cores[bond + 2:])
             loss = loss_fn(stream.next(), replaced)
-            if l2:
-                loss = loss + l2 * (B.pow(2).sum() + output_weight.pow(2).sum() + others)
-            grads = torch.autograd.grad(loss, [B, *dense], allow_unused=True)
-            value = loss.item()
-            if not math.isfinite(value):
-                raise FloatingPointError("the training loss is not finite")
+            grad_B, *grads = torch.autograd.grad(loss, [B, *dense], allow_unused=True)
             with torch.no_grad():
-                B -= self.learning_rate * grads[0]
-                for p, g in zip(dense, grads[1:]):
+                if l2:
+                    # The penalty's gradient in closed form keeps it out of the graph.
+                    loss = loss.detach() + l2 * (B.pow(2).sum() + output_weight.pow(2).sum() + others)
+                    grad_B = grad_B.add(B, alpha=2 * l2)
+                    penalty_grad = 2 * l2 * output_weight
+                    grads[out] = penalty_grad if grads[out] is None else grads[out] + penalty_grad
+                value = loss.item()
+                if not math.isfinite(value):
+                    raise FloatingPointError("the training loss is not finite")
+                B -= self.learning_rate * grad_B
+                for p, g in zip(dense, grads):
                     p.grad = g
                 self.dense_optimizer.step()
             total += value

@@ -38,8 +38,9 @@ def eq7_gradient(cores, bond, X, residual):
     return torch.einsum("xIOa,nIijK,nOopL,cKLy->aiojpc", left, Xr, Rr, right)
 
 
+@pytest.mark.parametrize("l2", [0.0, 0.3])
 @pytest.mark.parametrize("bond", [0, 1])
-def test_autograd_bond_gradient_equals_paper_eq7(bond):
+def test_autograd_bond_gradient_equals_paper_eq7(bond, l2):
     net = linear_network()
     X = torch.randn(20, 12, dtype=torch.float64)
     Y = torch.randn(20, 8, dtype=torch.float64)
@@ -57,11 +58,12 @@ def test_autograd_bond_gradient_equals_paper_eq7(bond):
     B = torch.einsum("aiob,bjpc->aiojpc", cores[bond], cores[bond + 1])
 
     stream = BatchStream(20, 20, shuffle=False, rng=np.random.RandomState(0), device="cpu")
-    sweeper.update_bond(0, bond, "right", loss, 0.0, stream)
-    # No truncation at this bond dimension: the new layer is exactly B - lr * Eq. 7.
+    sweeper.update_bond(0, bond, "right", loss, l2, stream)
+    # No truncation at this bond dimension: the new layer is exactly
+    # B - lr * (Eq. 7 + the gradient 2 l2 B of the penalty l2 ||W||^2 = l2 ||B||^2).
     new = [c.detach() for c in layer.cores]
     B_new = torch.einsum("aiob,bjpc->aiojpc", new[bond], new[bond + 1])
-    torch.testing.assert_close(B_new, B - lr * expected, atol=1e-10, rtol=1e-10)
+    torch.testing.assert_close(B_new, B - lr * (expected + 2 * l2 * B), atol=1e-10, rtol=1e-10)
 
 
 def test_split_moves_the_orthogonality_centre_and_keeps_w_at_zero_step():
