@@ -3,10 +3,13 @@
 Prints, for each width and bond dimension, the median time of one
 forward+backward pass of MPOLinear and of nn.Linear of the same shape, their
 ratio (below 1: the MPO is faster), the contraction path the cost model
-chose, and the parameter memory. Widths whose dense weight would not fit are
+chose, and the parameter memory. The backward pass computes the weights'
+gradients, as for a network's first layer; the last column also computes the
+input's, as for any later layer. Widths whose dense weight would not fit are
 timed for the MPO alone.
 
     python benchmarks/bench_layer.py [--widths 64 1024 4096] [--bond-dims 2 4 8 16 32] [--batch 256]
+                                     [--device cuda]
 """
 
 import argparse
@@ -27,6 +30,8 @@ def median_time(fn, repeats):
     for _ in range(repeats):
         start = time.perf_counter()
         fn()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
         times.append(time.perf_counter() - start)
     return sorted(times)[len(times) // 2]
 
@@ -34,6 +39,7 @@ def median_time(fn, repeats):
 def forward_backward(layer, x):
     def run():
         layer.zero_grad(set_to_none=True)
+        x.grad = None
         layer(x).sum().backward()
     return run
 
@@ -44,19 +50,23 @@ def main():
     parser.add_argument("--bond-dims", type=int, nargs="+", default=[2, 4, 8, 16, 32])
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
     torch.manual_seed(0)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch}")
+    print(f"torch {torch.__version__}, {args.device}, {torch.get_num_threads()} threads, batch {args.batch}")
     print("plan: cores merged per run, e.g. 33 = two halves, 6 = rebuild W of 6 cores")
     print(f"{'width':>7} {'D':>3} {'plan':>8} {'mpo ms':>9} {'dense ms':>9} {'ratio':>7} "
-          f"{'MPO MFLOP':>10} {'dense MFLOP':>11} {'mpo params':>11}")
+          f"{'MPO MFLOP':>10} {'dense MFLOP':>11} {'mpo params':>11} {'ratio, input grad':>18}")
     for width in args.widths:
-        x = torch.randn(args.batch, width, requires_grad=False)
-        dense_ms = None
+        x = torch.randn(args.batch, width, device=args.device)
+        x_grad = x.clone().requires_grad_(True)
+        dense_ms = dense_grad_ms = None
         if width * width <= DENSE_LIMIT:
-            dense_ms = 1e3 * median_time(forward_backward(nn.Linear(width, width), x), args.repeats)
+            dense = nn.Linear(width, width, device=args.device)
+            dense_ms = 1e3 * median_time(forward_backward(dense, x), args.repeats)
+            dense_grad_ms = 1e3 * median_time(forward_backward(dense, x_grad), args.repeats)
         for bond_dim in args.bond_dims:
-            layer = MPOLinear(width, width, bond_dim)
+            layer = MPOLinear(width, width, bond_dim, device=args.device)
             shapes = tuple(tuple(c.shape) for c in layer.cores)
             plan = contraction_plan(shapes, args.batch)
             path = "".join(str(stop - start) for start, stop in plan)  # cores per run
@@ -64,9 +74,12 @@ def main():
             mpo_ms = 1e3 * median_time(forward_backward(layer, x), args.repeats)
             ratio = f"{mpo_ms / dense_ms:7.3f}" if dense_ms else "      -"
             dense_txt = f"{dense_ms:9.2f}" if dense_ms else "        -"
+            ratio_grad = "-"
+            if dense_grad_ms:
+                ratio_grad = f"{1e3 * median_time(forward_backward(layer, x_grad), args.repeats) / dense_grad_ms:.3f}"
             print(f"{width:>7} {bond_dim:>3} {path:>8} {mpo_ms:9.2f} {dense_txt} {ratio} "
                   f"{2 * flops / 1e6:10.1f} {2 * args.batch * width * width / 1e6:11.1f} "
-                  f"{sum(c.numel() for c in layer.cores):>11}")
+                  f"{sum(c.numel() for c in layer.cores):>11} {ratio_grad:>18}")
 
 
 if __name__ == "__main__":

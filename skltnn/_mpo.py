@@ -194,7 +194,7 @@ class MPO:
             shape = (bonds[k], i, o, bonds[k + 1])
             # Unit expected norm per core keeps float32 far from overflow.
             scale = 1.0 / math.sqrt(i * o * math.sqrt(bonds[k] * bonds[k + 1]))
-            core = torch.randn(shape, generator=generator, dtype=torch.float64) * scale
+            core = torch.randn(shape, generator=generator, dtype=torch.float64, device="cpu") * scale
             cores.append(core)
         norm = math.sqrt(float(squared_norm(cores)))
         factor = (std * math.sqrt(n_in * n_out) / norm) ** (1.0 / len(cores))

@@ -76,7 +76,7 @@ class TNNetwork(nn.Module):
         self.input_projection = input_projection
         first = n_features if input_projection == "none" else hidden_layer_sizes[0]
         if input_projection != "none":
-            weight = torch.randn(n_features, first, generator=generator, dtype=torch.float64)
+            weight = torch.randn(n_features, first, generator=generator, dtype=torch.float64, device="cpu")
             weight = (weight / math.sqrt(n_features)).to(device=device, dtype=dtype)
             if input_projection == "fixed":
                 self.register_buffer("projection", weight)
@@ -85,7 +85,7 @@ class TNNetwork(nn.Module):
         else:
             self.projection = None
         widths = (first, *hidden_layer_sizes)
-        seeds = torch.randint(2**31 - 1, (len(hidden_layer_sizes),), generator=generator)
+        seeds = torch.randint(2**31 - 1, (len(hidden_layer_sizes),), generator=generator, device="cpu")
         self.tn_layers = nn.ModuleList()
         layers = zip(widths, widths[1:], dims, self.activations, seeds.tolist())
         for n_in, n_out, (in_dims, out_dims), act, seed in layers:
@@ -100,7 +100,7 @@ class TNNetwork(nn.Module):
         with torch.no_grad():
             # Drawn on the CPU, so that a seed gives the same network on every device.
             for param in self.output.parameters():
-                param.copy_(torch.empty(param.shape, dtype=dtype).uniform_(-bound, bound, generator=generator))
+                param.copy_(torch.empty(param.shape, dtype=dtype, device="cpu").uniform_(-bound, bound, generator=generator))
 
     def embed(self, X):
         """The input projection (identity when there is none)."""
