@@ -1,8 +1,9 @@
 """Finite-safe SVD and the truncation rule shared by TT-SVD and the sweep."""
 
-import numpy as np
 import scipy.linalg
 import torch
+
+from ._device import to_tensor
 
 
 def svd(matrix):
@@ -29,10 +30,7 @@ def svd(matrix):
             full_matrices=False,
             lapack_driver="gesvd",
         )
-        u, s, vh = (
-            torch.from_numpy(np.ascontiguousarray(a)).to(matrix.device, matrix.dtype)
-            for a in (u, s, vh)
-        )
+        u, s, vh = (to_tensor(a, matrix.dtype, matrix.device) for a in (u, s, vh))
     return u, s, vh
 
 
