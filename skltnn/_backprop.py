@@ -7,6 +7,8 @@ import math
 
 import torch
 
+from ._mpo import bond_spectra
+
 
 class BackpropTrainer:
     """Adam, or SGD with Nesterov momentum, on every parameter of the network.
@@ -51,3 +53,8 @@ class BackpropTrainer:
             self.optimizer.step()
             total += value
         return total / stream.n_batches
+
+    def bond_spectra(self):
+        """Per TN layer, the singular values of each bond."""
+        with torch.no_grad():
+            return [bond_spectra([c.detach() for c in layer.cores]) for layer in self.network.tn_layers]

@@ -7,7 +7,6 @@ from abc import ABCMeta, abstractmethod
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
@@ -26,8 +25,9 @@ from ._backprop import BackpropTrainer
 from ._batches import BatchStream
 from ._device import resolve_device, to_tensor
 from ._entanglement import entanglement_entropy
-from ._mpo import MPO, bond_spectra, check_bond_dim, torch_generator
+from ._mpo import MPO, check_bond_dim, torch_generator
 from ._network import ACTIVATIONS, PROJECTIONS, TNNetwork, layer_dims
+from ._objective import Objective
 from ._sweep import DMRGSweeper
 from ._threads import limited_threads
 
@@ -39,8 +39,11 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64}
 DEFAULT_LEARNING_RATES = {"dmrg": 0.05, "adam": 0.01, "sgd": 0.01}
 # Rows per forward pass when predicting.
 CHUNK_ROWS = 65536
-# The frozen projection of the training set is cached up to this size.
-EMBED_CACHE_BYTES = 64 * 2**20
+
+
+def _copy_weights(network):
+    """The values of every parameter, detached copies (far cheaper than deepcopy)."""
+    return [param.detach().clone() for param in network.parameters()]
 
 
 class BaseTNN(BaseEstimator, metaclass=ABCMeta):
@@ -79,10 +82,6 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
     @abstractmethod
     def _encode_targets(self, y, first_fit, classes=None):
         """Targets as a torch-ready array, and the number of network outputs."""
-
-    @abstractmethod
-    def _sample_loss(self, output, target):
-        """Per-sample loss, shape (batch,)."""
 
     @abstractmethod
     def _validation_score(self, X, y):
@@ -179,7 +178,7 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
                 X, X_val, Y, _, _, y_val, sample_weight, _ = split
             Yt = to_tensor(Y, torch.long if Y.dtype.kind == "i" else dtype, device)
             weights = to_tensor(sample_weight, dtype, device)
-            loss_fn = self._data_loss(network, X, Yt, weights)
+            objective = Objective(network, X, Yt, weights, self._loss)
             # alpha / 2 ||W||^2 over the total sample weight (the number of
             # samples when unweighted, as in sklearn's MLP): an integer weight
             # then acts like repeating the sample.
@@ -190,7 +189,7 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
             # between calls and fit starts a fresh one.
             if not incremental or self._trainer is None:
                 self._trainer = self._make_trainer(network)
-            self._run_iterations(loss_fn, l2, stream, X_val, y_val, incremental)
+            self._run_iterations(objective, l2, stream, X_val, y_val, incremental)
             self._set_diagnostics()
         return self
 
@@ -228,7 +227,7 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
     def _learning_rate(self):
         return DEFAULT_LEARNING_RATES[self.solver] if self.learning_rate_init == "auto" else self.learning_rate_init
 
-    def _run_iterations(self, loss_fn, l2, stream, X_val, y_val, incremental):
+    def _run_iterations(self, objective, l2, stream, X_val, y_val, incremental):
         """Iterate until max_iter or no improvement, as sklearn's MLP does.
 
         partial_fit runs a single iteration. With early stopping the network
@@ -237,14 +236,14 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
         """
         early_stopping = X_val is not None
         n_iter = 1 if incremental else self.max_iter
-        # The weights to fall back on: a sweep interrupted half-way leaves a
-        # layer with a merged bond tensor, and early stopping keeps the best.
-        best_network, best_iteration = copy.deepcopy(self.network_), self.n_iter_
+        # The weights to fall back on: a sweep interrupted half-way has moved
+        # some parameters and not others, and early stopping keeps the best.
+        best_weights, best_iteration = _copy_weights(self.network_), self.n_iter_
         no_improvement, interrupted, converged = 0, False, incremental
         progress = tqdm(total=n_iter, desc=type(self).__name__, unit="iter", disable=not self.verbose)
         try:
             for _ in range(n_iter):
-                loss = self._trainer.run_iteration(loss_fn, l2, stream)
+                loss = self._trainer.run_iteration(objective, l2, stream)
                 self.n_iter_ += 1
                 self.loss_curve_.append(loss)
                 self._entropy_rows.append(self._current_entropies())
@@ -259,7 +258,7 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
                     best = loss < self.best_loss_
                 self.best_loss_ = min(self.best_loss_, loss)
                 if best:
-                    best_network, best_iteration = copy.deepcopy(self.network_), self.n_iter_
+                    best_weights, best_iteration = _copy_weights(self.network_), self.n_iter_
                 no_improvement = 0 if improved else no_improvement + 1
                 progress.set_postfix(self._progress_fields(loss, score if early_stopping else None),
                                      refresh=False)
@@ -292,8 +291,11 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
                 f"optimization hasn't converged yet.", ConvergenceWarning,
             )
         if interrupted or early_stopping:
-            # The trainer's optimiser holds the replaced parameters.
-            self.network_, self._trainer = best_network, None
+            # In place, as the bond dimensions may differ; the optimiser's
+            # moments belong to the discarded weights.
+            for param, weight in zip(self.network_.parameters(), best_weights):
+                param.data = weight
+            self._trainer = None
 
     def _progress_fields(self, loss, validation_score):
         fields = {"loss": f"{loss:.4g}"}
@@ -303,38 +305,9 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
         fields["entropy"] = f"{entropies.mean():.3f}"
         return fields
 
-    def _data_loss(self, network, X, Y, weights):
-        """The weighted mean loss of a mini-batch, as a closure for the trainers.
-
-        X is the numpy training data; Y and weights are tensors on the
-        network's device.
-        """
-        param = next(network.parameters())
-        Xt = to_tensor(X, param.dtype, param.device)  # shares X's memory when it can
-        cached = None
-        if network.input_projection == "fixed" and \
-                len(X) * network.projection.shape[1] * param.element_size() <= EMBED_CACHE_BYTES:
-            # The frozen projection of the training set never changes; caching
-            # it saves a matmul per step, which counts only while steps are small.
-            with torch.no_grad():
-                cached = network.embed(Xt)
-
-        uniform = bool((weights == weights[0]).all())
-
-        def data_loss(index, replaced=None):
-            Z = cached[index] if cached is not None else network.embed(Xt[index])
-            losses = self._sample_loss(network.head(Z, replaced), Y[index])
-            if uniform:  # the same value, with fewer operations per step
-                return losses.mean()
-            w = weights[index]
-            return (losses * w).sum() / w.sum()
-
-        return data_loss
-
     def _current_entropies(self):
-        with torch.no_grad():
-            return [np.array([entanglement_entropy(s.cpu().numpy()) for s in bond_spectra(list(layer.cores))])
-                    for layer in self.network_.tn_layers]
+        return [np.array([entanglement_entropy(s.cpu().numpy()) for s in spectra])
+                for spectra in self._trainer.bond_spectra()]
 
     def _set_diagnostics(self):
         """Fitted attributes derived from the trained weights."""
@@ -494,6 +467,7 @@ class TNNClassifier(ClassifierMixin, BaseTNN):
     """
 
     _multi_output = False
+    _loss = "cross_entropy"
 
     def _encode_targets(self, y, first_fit, classes=None):
         check_classification_targets(y)
@@ -535,9 +509,6 @@ class TNNClassifier(ClassifierMixin, BaseTNN):
         if not hasattr(self, "network_") and classes is None:
             raise ValueError("classes must be given on the first call to partial_fit")
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
-
-    def _sample_loss(self, output, target):
-        return F.cross_entropy(output, target, reduction="none")
 
     def _validation_score(self, X, y):
         return accuracy_score(y, self.classes_[self._network_output(X).argmax(axis=1)])
@@ -607,6 +578,7 @@ entanglement_entropy_, entanglement_history_, compression_ratio_
     """
 
     _multi_output = True
+    _loss = "squared_error"
 
     def _encode_targets(self, y, first_fit, classes=None):
         Y = np.asarray(y, dtype=np.float64)
@@ -634,9 +606,6 @@ entanglement_entropy_, entanglement_history_, compression_ratio_
         self
         """
         return self._fit(X, y, sample_weight, incremental=True)
-
-    def _sample_loss(self, output, target):
-        return 0.5 * (output - target).pow(2).mean(dim=1)
 
     def _validation_score(self, X, y):
         return r2_score(y, self._network_output(X).reshape(np.shape(y)))

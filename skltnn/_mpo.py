@@ -90,13 +90,24 @@ def right_orthonormalize(cores, stop):
     return cores
 
 
-def bond_spectra(cores):
+def bond_spectra(cores, right_canonical=False):
     """Singular values of every bond, from the canonical form (W never built).
 
     Left-orthonormalise everything, then sweep right to left: the SVD of the
     orthogonality centre reshaped D_left x (i o D_right) gives the spectrum
     of the bond on its left, because the cores around it are isometries.
+
+    With ``right_canonical=True`` the caller guarantees that cores 1..n-1 are
+    already right-orthonormal (the centre on core 0, as after a DMRG sweep);
+    a single left-to-right sweep of SVDs then suffices.
     """
+    if right_canonical:
+        spectra, centre = [], cores[0]
+        for core in cores[1:]:
+            u, s, vh = svd(centre.reshape(-1, centre.shape[3]))
+            centre = torch.einsum("ab,bioc->aioc", s[:, None] * vh, core)
+            spectra.append(s)
+        return spectra
     cores = left_orthonormalize(cores, len(cores) - 1)
     spectra = []
     for k in range(len(cores) - 1, 0, -1):

@@ -3,11 +3,18 @@
 import math
 
 import torch
-from torch import nn
 
-from ._contract import merge_pair, squared_norm
+from ._contract import (
+    bond_to_dense,
+    contraction_plan,
+    dense_to_bond,
+    merge_cores,
+    merge_pair,
+    squared_norm,
+)
 from ._linalg import svd, truncation_rank
-from ._mpo import right_orthonormalize
+from ._mpo import bond_spectra, right_orthonormalize
+from ._optim import Adam
 
 DENSE_LR_RATIO = 0.2
 
@@ -58,9 +65,7 @@ class DMRGSweeper:
         # Plain gradient steps suit the bond tensor (its environment is an
         # isometry); the dense parameters have no such conditioning and train
         # best with Adam at a smaller step.
-        self.dense_optimizer = torch.optim.Adam(
-            network.dense_parameters(), lr=learning_rate * DENSE_LR_RATIO, fused=True
-        )
+        self.dense_optimizer = Adam(network.dense_parameters(), learning_rate * DENSE_LR_RATIO)
         # A sweep starts at the left end: centre on core 0, the rest right-orthonormal.
         with torch.no_grad():
             for layer in network.tn_layers:
@@ -84,6 +89,16 @@ class DMRGSweeper:
                   for layer, bond, direction in self.schedule]
         return sum(losses) / len(losses)
 
+    def bond_spectra(self):
+        """Per TN layer, the singular values of each bond.
+
+        After a complete iteration every layer's sweep has ended on its first
+        bond moving left, so its cores 1..n-1 are right-orthonormal.
+        """
+        with torch.no_grad():
+            return [bond_spectra([c.detach() for c in layer.cores], right_canonical=True)
+                    for layer in self.network.tn_layers]
+
     def update_bond(self, layer_index, bond, direction, loss_fn, l2, stream):
         """Optimise one bond tensor for an epoch of mini-batches, then split it.
 
@@ -96,34 +111,30 @@ class DMRGSweeper:
         # B in the layout of a merged core, (D_left, i1 i2, o1 o2, D_right), so
         # that each step uses it as it is.
         B = merge_pair(cores[bond], cores[bond + 1]).requires_grad_(True)
+        gradients = self._gradient_function(layer_index, cores, bond, B, loss_fn, stream.batch_size)
         output_weight = self.network.output.weight
+        out = next(k for k, p in enumerate(self.dense_optimizer.params) if p is output_weight)
         if l2:
             # The other cores are isometries, so this layer's ||W||^2 is ||B||^2;
             # the other layers' norms are constant during the visit.
             others = sum(float(squared_norm([c.detach() for c in other.cores]))
                          for other in self.network.tn_layers if other is not layer)
-        dense = self.network.dense_parameters()
-        out = next(k for k, p in enumerate(dense) if p is output_weight)
-        total = 0.0
+        losses = []
         for _ in range(stream.n_batches):
-            replaced = (layer_index, cores[:bond] + [B] + cores[bond + 2:])
-            loss = loss_fn(stream.next(), replaced)
-            grad_B, *grads = torch.autograd.grad(loss, [B, *dense], allow_unused=True)
+            loss, grad_B, grads = gradients(stream.next())
             with torch.no_grad():
                 if l2:
                     # The penalty's gradient in closed form keeps it out of the graph.
-                    loss = loss.detach() + l2 * (B.pow(2).sum() + output_weight.pow(2).sum() + others)
-                    grad_B = grad_B.add(B, alpha=2 * l2)
-                    penalty_grad = 2 * l2 * output_weight
-                    grads[out] = penalty_grad if grads[out] is None else grads[out] + penalty_grad
-                value = loss.item()
-                if not math.isfinite(value):
-                    raise FloatingPointError("the training loss is not finite")
-                B -= self.learning_rate * grad_B
-                for p, g in zip(dense, grads):
-                    p.grad = g
-                self.dense_optimizer.step()
-            total += value
+                    loss = loss + l2 * (B.square().sum() + output_weight.square().sum() + others)
+                    B.mul_(1 - 2 * l2 * self.learning_rate)
+                    grads[out] = grads[out].add(output_weight, alpha=2 * l2)
+                B.sub_(grad_B, alpha=self.learning_rate)
+                self.dense_optimizer.step(grads)
+            losses.append(loss)
+        # One check per visit, not one device synchronisation per step.
+        mean_loss = float(torch.stack(losses).mean())
+        if not math.isfinite(mean_loss):
+            raise FloatingPointError("the training loss is not finite")
 
         with torch.no_grad():
             pair = B.reshape(d_left, i1, i2, o1, o2, d_right).permute(0, 1, 3, 2, 4, 5)
@@ -137,9 +148,50 @@ class DMRGSweeper:
             cores[bond] = cores[bond].reshape(d_left, i1, o1, rank)
             cores[bond + 1] = cores[bond + 1].reshape(rank, i2, o2, d_right)
             _set_cores(layer, cores)
-        return total / stream.n_batches
+        return mean_loss
+
+
+    def _gradient_function(self, layer_index, cores, bond, B, loss_fn, batch_size):
+        """``index -> (loss, dL/dB, dL/d(dense parameters))`` for one visit.
+
+        When the contraction plan rebuilds the layer's dense W anyway (small
+        layers) and the loss offers :meth:`Objective.loss_and_gradient`, the network
+        is differentiated by hand and dL/dW mapped back to dL/dB; otherwise
+        autograd differentiates the whole network.
+        """
+        dense = self.dense_optimizer.params
+        chain = cores[:bond] + [B] + cores[bond + 2:]
+        plan = contraction_plan(tuple(tuple(c.shape) for c in chain), batch_size)
+        if not hasattr(loss_fn, "loss_and_gradient") or plan != ((0, len(chain)),):
+            replaced = (layer_index, chain)
+
+            def autograd_gradients(index):
+                loss = loss_fn(index, replaced)
+                grad_B, *grads = torch.autograd.grad(loss, [B, *dense], allow_unused=True,
+                                                     materialize_grads=True)
+                return loss.detach(), grad_B, grads
+
+            return autograd_gradients
+
+        # The cores on either side of the bond are fixed during the visit.
+        with torch.no_grad():
+            left = merge_cores(cores[:bond]) if bond else None
+            right = merge_cores(cores[bond + 2:]) if bond + 2 < len(cores) else None
+
+        trainable_projection = self.network.input_projection == "trainable"
+
+        def hand_written_gradients(index):
+            with torch.no_grad():
+                X = loss_fn.X[index] if trainable_projection else None
+                loss, grad_W, grads = self.network.backprop(
+                    X, loss_fn.inputs(index), lambda output: loss_fn.loss_and_gradient(output, index),
+                    layer_index, bond_to_dense(left, B, right))
+                return loss, dense_to_bond(left, grad_W, right, B.shape), grads
+
+        return hand_written_gradients
 
 
 def _set_cores(layer, cores):
-    """Replace a layer's cores (their bond dimensions may have changed)."""
-    layer.cores = nn.ParameterList(nn.Parameter(c.contiguous()) for c in cores)
+    """Replace the values of a layer's cores (their bond dimensions may change)."""
+    for param, core in zip(layer.cores, cores):
+        param.data = core.contiguous()

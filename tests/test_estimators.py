@@ -19,6 +19,7 @@ from sklearn.utils.estimator_checks import (
 )
 
 from skltnn import TNNClassifier, TNNRegressor
+from skltnn._objective import Objective
 from skltnn.datasets import make_spiral
 
 from ._reference import brute_force_spectra, pad
@@ -210,12 +211,10 @@ def test_zero_weights_are_ignored_by_the_loss():
     w = np.r_[np.ones(50), np.zeros(50)]
     est = TNNClassifier(**{**FAST, "max_iter": 1, "batch_size": 100, "alpha": 0.0}).fit(X, y, sample_weight=w)
     with torch.no_grad():
-        objective = est._data_loss(est.network_, torch.as_tensor(X, dtype=torch.float32),
-                                   torch.as_tensor(est._label_encoder.transform(y)),
-                                   torch.as_tensor(w, dtype=torch.float32))
-        half = est._data_loss(est.network_, torch.as_tensor(X[:50], dtype=torch.float32),
-                              torch.as_tensor(est._label_encoder.transform(y[:50])),
-                              torch.ones(50))
+        objective = Objective(est.network_, X.astype(np.float32), torch.as_tensor(est._label_encoder.transform(y)),
+                              torch.as_tensor(w, dtype=torch.float32), "cross_entropy")
+        half = Objective(est.network_, X[:50].astype(np.float32),
+                         torch.as_tensor(est._label_encoder.transform(y[:50])), torch.ones(50), "cross_entropy")
         assert objective(torch.arange(100)).item() == pytest.approx(half(torch.arange(50)).item(), rel=1e-5)
 
 
@@ -270,7 +269,7 @@ def test_a_projection_too_large_to_cache_gives_the_same_fit(monkeypatch):
     X, y = make_classification(150, n_features=5, random_state=0)
     params = dict(FAST, max_iter=3, dtype="float64")
     cached = TNNClassifier(**params).fit(X, y)
-    monkeypatch.setattr("skltnn._estimators.EMBED_CACHE_BYTES", 0)
+    monkeypatch.setattr("skltnn._objective.EMBED_CACHE_BYTES", 0)
     uncached = TNNClassifier(**params).fit(X, y)
     np.testing.assert_allclose(uncached.predict_proba(X), cached.predict_proba(X), rtol=1e-10)
 
@@ -343,15 +342,15 @@ def test_verbose_zero_prints_nothing(capsys):
 def test_an_interrupted_fit_keeps_the_best_weights_and_can_continue(monkeypatch, interrupted_iteration):
     X, y = make_classification(100, n_features=4, random_state=0)
     calls = []
-    sample_loss = TNNClassifier._sample_loss
+    inputs = Objective.inputs
 
-    def counted(self, output, target):
+    def counted(self, index):  # once per step
         calls.append(1)
         if len(calls) == interrupt_at:
             raise KeyboardInterrupt
-        return sample_loss(self, output, target)
+        return inputs(self, index)
 
-    monkeypatch.setattr(TNNClassifier, "_sample_loss", counted)
+    monkeypatch.setattr(Objective, "inputs", counted)
     interrupt_at = None
     with pytest.warns(ConvergenceWarning):
         TNNClassifier(**{**FAST, "max_iter": 1}).fit(X, y)

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skltnn import MPO
-from skltnn._mpo import max_bond_dims
+from skltnn._mpo import bond_spectra, max_bond_dims, right_orthonormalize
 
 from ._reference import bond_matrix, brute_force_spectra, pad
 
@@ -91,6 +91,18 @@ def test_spectra_of_a_random_non_canonical_mpo_match_its_dense_matrix():
     for got, want in zip(mpo.singular_values(), brute_force_spectra(W, mpo.in_dims, mpo.out_dims)):
         np.testing.assert_allclose(got, want[: len(got)], atol=1e-10)
         np.testing.assert_allclose(want[len(got):], 0, atol=1e-10)
+
+
+def test_spectra_of_a_right_canonical_mpo_skip_the_orthonormalisation():
+    mpo = MPO.random((2, 2, 3, 2), (3, 2, 2, 2), 5, random_state=1, dtype=torch.float64)
+    cores = right_orthonormalize(mpo.cores, 0)
+    W = mpo.to_dense().numpy()
+    for got, want in zip(bond_spectra(cores, right_canonical=True),
+                         brute_force_spectra(W, mpo.in_dims, mpo.out_dims)):
+        np.testing.assert_allclose(got.numpy() / got.norm().item(), want[: len(got)], atol=1e-10)
+    # Without the guarantee the shortcut is wrong: it needs the canonical form.
+    shortcut = bond_spectra(mpo.cores, right_canonical=True)
+    assert not all(torch.allclose(a, b) for a, b in zip(shortcut, bond_spectra(mpo.cores)))
 
 
 @pytest.mark.parametrize("center", [0, 1, 2, -1])

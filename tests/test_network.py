@@ -3,6 +3,7 @@ import torch
 
 from skltnn._contract import cores_to_dense
 from skltnn._network import TNNetwork, layer_dims
+from skltnn._objective import LOSSES
 
 
 def test_layer_dims_default_and_explicit():
@@ -40,3 +41,38 @@ def test_squared_weight_norm():
     W = cores_to_dense(list(net.tn_layers[0].cores))
     expected = W.pow(2).sum() + net.output.weight.pow(2).sum()
     torch.testing.assert_close(net.squared_weight_norm(), expected)
+
+
+@pytest.mark.parametrize("layer_index", [0, 1])
+@pytest.mark.parametrize("projection", ["fixed", "trainable", "none"])
+@pytest.mark.parametrize("activations", [("relu", "tanh"), ("sigmoid", "identity")])
+@pytest.mark.parametrize("loss", ["cross_entropy", "squared_error"])
+def test_hand_written_backprop_equals_autograd(layer_index, projection, activations, loss):
+    g = torch.Generator().manual_seed(1)
+    n_features = 16 if projection == "none" else 3
+    widths = (n_features if projection == "none" else 16, 16, 8)
+    net = TNNetwork(n_features, 3, (16, 8), layer_dims(widths), 3, activations, projection, g,
+                    torch.float64, "cpu")
+    X = torch.randn(7, n_features, dtype=torch.float64)
+    target = torch.tensor([0, 2, 1, 1, 0, 2, 2]) if loss == "cross_entropy" else torch.randn(7, 3, dtype=torch.float64)
+    sample_loss, sample_loss_gradient = LOSSES[loss]
+
+    def loss_and_gradient(output):
+        losses, grad = sample_loss_gradient(output, target)
+        return losses.mean(), grad / len(losses)
+
+    weight = cores_to_dense(list(net.tn_layers[layer_index].cores)).requires_grad_(True)
+    dense = net.dense_parameters()
+    with torch.no_grad():
+        loss_value, grad_weight, grads = net.backprop(X, net.embed(X), loss_and_gradient, layer_index,
+                                                      weight.detach())
+    # Autograd through the ordinary forward pass, with the layer's W as a leaf.
+    cores = net.tn_layers[layer_index].cores
+    replaced = (layer_index, [weight.reshape(1, *weight.shape, 1)])
+    expected_loss = sample_loss(net.head(net.embed(X), replaced), target).mean()
+    expected = torch.autograd.grad(expected_loss, [weight, *dense])
+    assert len(cores) > 1 and len(grads) == len(dense)
+    torch.testing.assert_close(loss_value, expected_loss.detach())
+    torch.testing.assert_close(grad_weight, expected[0])
+    for got, want in zip(grads, expected[1:]):
+        torch.testing.assert_close(got, want)

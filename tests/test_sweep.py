@@ -1,3 +1,5 @@
+from unittest import mock
+
 import numpy as np
 import pytest
 import torch
@@ -5,6 +7,7 @@ import torch
 from skltnn._batches import BatchStream
 from skltnn._contract import cores_to_dense, squared_norm
 from skltnn._network import TNNetwork, layer_dims
+from skltnn._objective import Objective
 from skltnn._sweep import DMRGSweeper, bond_schedule
 
 
@@ -75,7 +78,7 @@ def test_split_moves_the_orthogonality_centre_and_keeps_w_at_zero_step():
         return net.head(X[i], r).sum()
 
     sweeper = DMRGSweeper(net, 0.0, 64, 0.0, "all_layers")
-    sweeper.dense_optimizer = torch.optim.SGD(net.dense_parameters(), lr=0.0)
+    sweeper.dense_optimizer.learning_rate = 0.0
     W0 = cores_to_dense([c.detach() for c in layer.cores])
     stream = BatchStream(10, 10, False, np.random.RandomState(0), "cpu")
     sweeper.update_bond(0, 0, "right", total_output, 0.0, stream)
@@ -164,3 +167,31 @@ def test_batch_stream_covers_each_sample_once_per_epoch():
     assert torch.equal(torch.cat([again.next() for _ in range(3)]), epoch)
     unshuffled = BatchStream(5, 10, False, None, "cpu")
     assert unshuffled.next().tolist() == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("projection", ["fixed", "trainable"])
+def test_hand_written_and_autograd_visits_agree(projection):
+    # Small layers take the hand-written backward pass; a plain closure forces autograd.
+    def network_and_objective():
+        g = torch.Generator().manual_seed(0)
+        net = TNNetwork(3, 2, (16, 8), layer_dims((16, 16, 8), n_cores=3), 3, ("relu", "sigmoid"),
+                        projection, g, torch.float64, "cpu")
+        X = np.random.default_rng(0).normal(size=(40, 3))
+        y = torch.as_tensor(np.random.default_rng(1).integers(0, 2, 40))
+        weights = torch.as_tensor(np.random.default_rng(2).uniform(0.5, 2, 40))
+        return net, Objective(net, X, y, weights, "cross_entropy")
+
+    results = []
+    for hand_written in (True, False):
+        net, objective = network_and_objective()
+        loss_fn = objective if hand_written else (lambda i, r=None, o=objective: o(i, r))
+        sweeper = DMRGSweeper(net, 0.05, 3, 0.0, "all_layers")
+        stream = BatchStream(40, 16, True, np.random.RandomState(0), "cpu")
+        with mock.patch.object(TNNetwork, "backprop", autospec=True, side_effect=TNNetwork.backprop) as backprop:
+            losses = [sweeper.run_iteration(loss_fn, 1e-3, stream) for _ in range(2)]
+        assert backprop.call_count == (2 * len(sweeper.schedule) * stream.n_batches if hand_written else 0)
+        results.append((losses, [p.detach() for p in net.parameters()]))
+    (hand_losses, hand_params), (auto_losses, auto_params) = results
+    np.testing.assert_allclose(hand_losses, auto_losses, rtol=1e-10)
+    for got, want in zip(hand_params, auto_params):
+        torch.testing.assert_close(got, want, atol=1e-10, rtol=1e-10)

@@ -1,3 +1,5 @@
+from unittest import mock
+
 import joblib
 import numpy as np
 import pytest
@@ -8,17 +10,27 @@ from threadpoolctl import threadpool_limits
 
 import skltnn._threads
 from skltnn import TNNClassifier
+from skltnn._objective import Objective
 from skltnn._threads import limited_threads
 
 PARAMS = dict(hidden_layer_sizes=(16,), max_iter=2, random_state=0)
 
 
 class ThreadRecordingClassifier(TNNClassifier):
-    """Records how many threads torch may use while the loss is computed."""
+    """Records how many threads torch may use during the training steps."""
 
-    def _sample_loss(self, output, target):
-        self.threads_seen_ = getattr(self, "threads_seen_", set()) | {torch.get_num_threads()}
-        return super()._sample_loss(output, target)
+    def fit(self, X, y):
+        threads_seen = set()
+        inputs = Objective.inputs
+
+        def recorded(objective, index):
+            threads_seen.add(torch.get_num_threads())
+            return inputs(objective, index)
+
+        with mock.patch.object(Objective, "inputs", recorded):
+            super().fit(X, y)
+        self.threads_seen_ = threads_seen
+        return self
 
 
 @pytest.fixture

@@ -1,0 +1,98 @@
+"""The data term of the training objective, evaluated on mini-batches."""
+
+import torch
+import torch.nn.functional as F
+
+from ._device import to_tensor
+
+# The frozen projection of the training set is cached up to this size.
+EMBED_CACHE_BYTES = 64 * 2**20
+
+
+def cross_entropy(output, target):
+    """Per-sample softmax cross-entropy of logits ``output`` against class indices."""
+    return F.cross_entropy(output, target, reduction="none")
+
+
+def cross_entropy_gradient(output, target):
+    """Per-sample cross-entropy and its gradient with respect to ``output``."""
+    log_p = torch.log_softmax(output, dim=1)
+    losses = F.nll_loss(log_p, target, reduction="none")
+    return losses, log_p.exp_().sub_(F.one_hot(target, output.shape[1]))
+
+
+def squared_error(output, target):
+    """Per-sample half squared error, averaged over the outputs."""
+    return 0.5 * (output - target).square().mean(dim=1)
+
+
+def squared_error_gradient(output, target):
+    """Per-sample half squared error and its gradient with respect to ``output``."""
+    residual = output - target
+    return 0.5 * residual.square().mean(dim=1), residual.div_(output.shape[1])
+
+
+LOSSES = {
+    "cross_entropy": (cross_entropy, cross_entropy_gradient),
+    "squared_error": (squared_error, squared_error_gradient),
+}
+
+
+class Objective:
+    """The weighted mean of a per-sample loss over a mini-batch.
+
+    ``objective(index, replaced=None)`` is the loss of the network on the
+    rows ``index`` (``replaced`` as in ``TNNetwork.head``); the trainers that
+    write their own backward pass use :attr:`X`, :meth:`inputs` and
+    :meth:`loss_and_gradient`.
+
+    Parameters
+    ----------
+    network : TNNetwork
+    X : ndarray (n_samples, n_features)
+        The training data, shared with torch without a copy when it can be.
+    Y, weights : tensors on the network's device
+        Encoded targets and sample weights.
+    loss : {'cross_entropy', 'squared_error'}
+    """
+
+    def __init__(self, network, X, Y, weights, loss):
+        param = next(network.parameters())
+        self.network = network
+        self.X = to_tensor(X, param.dtype, param.device)
+        self.Y, self.weights = Y, weights
+        self.sample_loss, self.sample_loss_gradient = LOSSES[loss]
+        self.uniform = bool((weights == weights[0]).all())
+        self._embedded = None
+        if network.input_projection == "fixed" and \
+                len(X) * network.projection.shape[1] * param.element_size() <= EMBED_CACHE_BYTES:
+            # The frozen projection of the training set never changes; caching
+            # it saves a matmul per step, which counts only while steps are small.
+            with torch.no_grad():
+                self._embedded = network.embed(self.X)
+
+    def inputs(self, index):
+        """The projection of the rows ``index``."""
+        if self._embedded is not None:
+            return self._embedded[index]
+        return self.network.embed(self.X[index])
+
+    def output_loss(self, output, index):
+        """The weighted mean loss of the network's ``output`` on the rows ``index``."""
+        losses = self.sample_loss(output, self.Y[index])
+        if self.uniform:  # the same value, with fewer operations per step
+            return losses.mean()
+        w = self.weights[index]
+        return (losses * w).sum() / w.sum()
+
+    def loss_and_gradient(self, output, index):
+        """:meth:`output_loss` and its gradient with respect to ``output``."""
+        losses, grad = self.sample_loss_gradient(output, self.Y[index])
+        if self.uniform:
+            return losses.mean(), grad.div_(len(losses))
+        w = self.weights[index]
+        w = w / w.sum()
+        return losses @ w, grad.mul_(w[:, None])
+
+    def __call__(self, index, replaced=None):
+        return self.output_loss(self.network.head(self.inputs(index), replaced), index)

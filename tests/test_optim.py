@@ -1,0 +1,19 @@
+import torch
+
+from skltnn._optim import Adam
+
+
+def test_adam_matches_torch_optim():
+    g = torch.Generator().manual_seed(0)
+    params = [torch.randn(4, 3, generator=g, dtype=torch.float64), torch.randn(5, generator=g, dtype=torch.float64)]
+    reference = [p.clone().requires_grad_(True) for p in params]
+    ours = Adam(params, learning_rate=0.05, betas=(0.8, 0.99), eps=1e-6)
+    theirs = torch.optim.Adam(reference, lr=0.05, betas=(0.8, 0.99), eps=1e-6, foreach=False)
+    for _ in range(6):
+        grads = [torch.randn(p.shape, generator=g, dtype=torch.float64) for p in params]
+        ours.step(grads)
+        for p, grad in zip(reference, grads):
+            p.grad = grad.clone()
+        theirs.step()
+        for mine, ref in zip(params, reference):
+            torch.testing.assert_close(mine, ref.detach(), atol=1e-12, rtol=1e-12)
