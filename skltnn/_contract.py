@@ -72,43 +72,46 @@ def merge_pair(left, right):
     return merged.reshape(d_left, i1 * i2, o1 * o2, d_right)
 
 
-def bond_to_dense(left, bond, right):
-    """The dense W of a layer whose cores are ``left``, the bond tensor, ``right``.
+class BondMap:
+    """The linear map from a bond tensor to the dense W of its layer, and back.
 
-    ``left`` (1, I_L, O_L, a) and ``right`` (c, I_R, O_R, 1) are the merged
-    cores on either side of the bond tensor (a, j, o, c), or None where there
-    are none. The same as :func:`cores_to_dense` in two matrix products and a
-    copy, fewer operations than a chain of einsums: small layers are bound by
-    the cost per operation.
+    During a bond update the layer's other cores are fixed: ``left``
+    (1, I_L, O_L, a) and ``right`` (c, I_R, O_R, 1) are the cores on either
+    side of the bond tensor (a, j, o, c) merged into one each, or None where
+    there are none. :meth:`to_dense` equals :func:`cores_to_dense` of the
+    whole chain in at most two matrix products and a copy, far fewer
+    operations than contracting core by core: small layers are bound by the
+    cost per operation. :meth:`adjoint` maps dL/dW back to dL/dB.
     """
-    n_il, n_ol, i_r, o_r = _side_sizes(left, right)
-    a, j, o, c = bond.shape
-    t = bond
-    if right is not None:
-        t = t.reshape(a * j * o, c) @ right.reshape(c, i_r * o_r)
-    if left is not None:
-        t = left.reshape(n_il * n_ol, a) @ t.reshape(a, -1)
-    t = t.reshape(n_il, n_ol, j, o, i_r, o_r).permute(0, 2, 4, 1, 3, 5)
-    return t.reshape(n_il * j * i_r, n_ol * o * o_r)
 
+    def __init__(self, left, right, bond_shape):
+        self.bond_shape = tuple(bond_shape)
+        a, j, o, c = self.bond_shape
+        self.n_il, self.n_ol = (1, 1) if left is None else left.shape[1:3]
+        self.i_r, self.o_r = (1, 1) if right is None else right.shape[1:3]
+        self.left = None if left is None else left.reshape(self.n_il * self.n_ol, a)
+        self.right = None if right is None else right.reshape(c, self.i_r * self.o_r)
 
-def dense_to_bond(left, grad, right, bond_shape):
-    """The adjoint of :func:`bond_to_dense`: dL/dB from dL/dW."""
-    n_il, n_ol, i_r, o_r = _side_sizes(left, right)
-    a, j, o, c = bond_shape
-    t = grad.reshape(n_il, j, i_r, n_ol, o, o_r).permute(0, 3, 1, 4, 2, 5)
-    if left is not None:
-        t = left.reshape(n_il * n_ol, a).t() @ t.reshape(n_il * n_ol, -1)
-    if right is not None:
-        t = t.reshape(a * j * o, i_r * o_r) @ right.reshape(c, i_r * o_r).t()
-    return t.reshape(bond_shape)
+    def to_dense(self, bond):
+        """W of shape (N_in, N_out) for the bond tensor ``bond``."""
+        a, j, o, c = self.bond_shape
+        t = bond
+        if self.right is not None:
+            t = t.reshape(a * j * o, c) @ self.right
+        if self.left is not None:
+            t = self.left @ t.reshape(a, -1)
+        t = t.reshape(self.n_il, self.n_ol, j, o, self.i_r, self.o_r).permute(0, 2, 4, 1, 3, 5)
+        return t.reshape(self.n_il * j * self.i_r, self.n_ol * o * self.o_r)
 
-
-def _side_sizes(left, right):
-    """(I_L, O_L, I_R, O_R) of the blocks around a bond; 1 where there is none."""
-    n_il, n_ol = (1, 1) if left is None else left.shape[1:3]
-    i_r, o_r = (1, 1) if right is None else right.shape[1:3]
-    return n_il, n_ol, i_r, o_r
+    def adjoint(self, grad):
+        """dL/dB for the gradient ``grad`` = dL/dW."""
+        a, j, o, c = self.bond_shape
+        t = grad.reshape(self.n_il, j, self.i_r, self.n_ol, o, self.o_r).permute(0, 3, 1, 4, 2, 5)
+        if self.left is not None:
+            t = self.left.t() @ t.reshape(self.n_il * self.n_ol, -1)
+        if self.right is not None:
+            t = t.reshape(a * j * o, -1) @ self.right.t()
+        return t.reshape(self.bond_shape)
 
 
 def group_cost(shapes, start, stop, batch):

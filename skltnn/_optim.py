@@ -38,8 +38,10 @@ class Adam:
         torch._foreach_lerp_(self.first_moments, grads, 1 - beta1)
         torch._foreach_mul_(self.second_moments, beta2)
         torch._foreach_addcmul_(self.second_moments, grads, grads, 1 - beta2)
+        # lr / c1 * m / (sqrt(v / c2) + eps) with the bias corrections c1, c2,
+        # rearranged to save an operation.
+        sqrt_c2 = math.sqrt(1 - beta2**self.n_steps)
         denominators = torch._foreach_sqrt(self.second_moments)
-        torch._foreach_div_(denominators, math.sqrt(1 - beta2**self.n_steps))
-        torch._foreach_add_(denominators, self.eps)
-        step_size = self.learning_rate / (1 - beta1**self.n_steps)
+        torch._foreach_add_(denominators, self.eps * sqrt_c2)
+        step_size = self.learning_rate * sqrt_c2 / (1 - beta1**self.n_steps)
         torch._foreach_addcdiv_(self.params, self.first_moments, denominators, -step_size)

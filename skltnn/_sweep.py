@@ -4,14 +4,7 @@ import math
 
 import torch
 
-from ._contract import (
-    bond_to_dense,
-    contraction_plan,
-    dense_to_bond,
-    merge_cores,
-    merge_pair,
-    squared_norm,
-)
+from ._contract import BondMap, contraction_plan, merge_cores, merge_pair, squared_norm
 from ._linalg import svd, truncation_rank
 from ._mpo import bond_spectra, right_orthonormalize
 from ._optim import Adam
@@ -119,20 +112,23 @@ class DMRGSweeper:
             # the other layers' norms are constant during the visit.
             others = sum(float(squared_norm([c.detach() for c in other.cores]))
                          for other in self.network.tn_layers if other is not layer)
-        losses = []
+        losses, penalties = [], []
         for _ in range(stream.n_batches):
             loss, grad_B, grads = gradients(stream.next())
             with torch.no_grad():
                 if l2:
                     # The penalty's gradient in closed form keeps it out of the graph.
-                    loss = loss + l2 * (B.square().sum() + output_weight.square().sum() + others)
-                    B.mul_(1 - 2 * l2 * self.learning_rate)
-                    grads[out] = grads[out].add(output_weight, alpha=2 * l2)
+                    penalties.append(B.view(-1) @ B.view(-1) + output_weight.view(-1) @ output_weight.view(-1))
+                    grad_B = grad_B.add_(B, alpha=2 * l2)
+                    grads[out] = grads[out].add_(output_weight, alpha=2 * l2)
                 B.sub_(grad_B, alpha=self.learning_rate)
                 self.dense_optimizer.step(grads)
             losses.append(loss)
         # One check per visit, not one device synchronisation per step.
-        mean_loss = float(torch.stack(losses).mean())
+        mean_loss = torch.stack(losses).mean()
+        if l2:
+            mean_loss = mean_loss + l2 * (torch.stack(penalties).mean() + others)
+        mean_loss = float(mean_loss)
         if not math.isfinite(mean_loss):
             raise FloatingPointError("the training loss is not finite")
 
@@ -175,8 +171,8 @@ class DMRGSweeper:
 
         # The cores on either side of the bond are fixed during the visit.
         with torch.no_grad():
-            left = merge_cores(cores[:bond]) if bond else None
-            right = merge_cores(cores[bond + 2:]) if bond + 2 < len(cores) else None
+            bond_map = BondMap(merge_cores(cores[:bond]) if bond else None,
+                               merge_cores(cores[bond + 2:]) if bond + 2 < len(cores) else None, B.shape)
 
         trainable_projection = self.network.input_projection == "trainable"
 
@@ -185,8 +181,8 @@ class DMRGSweeper:
                 X = loss_fn.X[index] if trainable_projection else None
                 loss, grad_W, grads = self.network.backprop(
                     X, loss_fn.inputs(index), lambda output: loss_fn.loss_and_gradient(output, index),
-                    layer_index, bond_to_dense(left, B, right))
-                return loss, dense_to_bond(left, grad_W, right, B.shape), grads
+                    layer_index, bond_map.to_dense(B))
+                return loss, bond_map.adjoint(grad_W), grads
 
         return hand_written_gradients
 

@@ -8,11 +8,10 @@ from skltnn import MPO
 from skltnn._contract import (
     MAX_DENSE_ENTRIES,
     MEMORY_COST,
-    bond_to_dense,
+    BondMap,
     contract_cores_with_input,
     contraction_plan,
     cores_to_dense,
-    dense_to_bond,
     group_cost,
     merge_cores,
     merge_pair,
@@ -127,14 +126,15 @@ def test_gradients_agree_between_paths():
 
 
 @pytest.mark.parametrize("bond", [0, 1, 2])
-def test_bond_to_dense_and_its_adjoint_against_merged_cores(bond):
+def test_bond_map_and_its_adjoint_against_merged_cores(bond):
     cores = random_cores((2, 3, 2, 2), (3, 2, 2, 1), 3, seed=bond)
     left = merge_cores(cores[:bond]) if bond else None
     right = merge_cores(cores[bond + 2:]) if bond + 2 < len(cores) else None
     B = merge_pair(cores[bond], cores[bond + 1]).requires_grad_(True)
-    W = bond_to_dense(left, B, right)
+    bond_map = BondMap(left, right, B.shape)
+    W = bond_map.to_dense(B)
     torch.testing.assert_close(W, cores_to_dense(cores), atol=1e-12, rtol=0)
     # The adjoint is the gradient of <W(B), G> with respect to B.
     G = torch.randn_like(W)
     expected, = torch.autograd.grad(cores_to_dense(cores[:bond] + [B] + cores[bond + 2:]), B, G)
-    torch.testing.assert_close(dense_to_bond(left, G, right, B.shape), expected, atol=1e-12, rtol=0)
+    torch.testing.assert_close(bond_map.adjoint(G), expected, atol=1e-12, rtol=0)
