@@ -5,7 +5,8 @@ import torch
 
 
 class BatchStream:
-    """An endless stream of mini-batch index tensors.
+    """An endless stream of mini-batch index tensors (a full slice when one
+    batch holds every sample).
 
     Parameters
     ----------
@@ -26,6 +27,10 @@ class BatchStream:
         self._position = self.n_batches  # start a fresh epoch on the first call
 
     def next(self):
+        if self.n_batches == 1:
+            # Every step sees the whole data set; its order would only change
+            # the order of summation, and indexing would copy it.
+            return slice(None)
         if self._position == self.n_batches:
             order = self.rng.permutation(self.n_samples) if self.shuffle else np.arange(self.n_samples)
             self._order = torch.as_tensor(order, device=self.device)

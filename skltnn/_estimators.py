@@ -36,7 +36,12 @@ SWEEPS = ("all_layers", "layer_by_layer")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # Default learning rates: the sweep's gradient steps on well-conditioned bond
 # tensors tolerate a large one; global Adam/SGD on products of cores do not.
-DEFAULT_LEARNING_RATES = {"dmrg": 0.05, "adam": 0.01, "sgd": 0.01}
+DEFAULT_LEARNING_RATES = {"dmrg": 0.2, "adam": 0.01, "sgd": 0.01}
+# batch_size='auto': the sweep takes the whole training set as one batch, as
+# the paper does, up to this many rows (a step on small data costs about the
+# same for any batch, and large data sets still get many steps per visit);
+# the backprop solvers take scikit-learn's 200.
+AUTO_BATCH_SIZES = {"dmrg": 1000, "adam": 200, "sgd": 200}
 # Rows per forward pass when predicting.
 CHUNK_ROWS = 65536
 
@@ -183,7 +188,7 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
             # samples when unweighted, as in sklearn's MLP): an integer weight
             # then acts like repeating the sample.
             l2 = 0.5 * self.alpha / float(weights.sum())
-            batch_size = min(200, len(X)) if self.batch_size == "auto" else self.batch_size
+            batch_size = AUTO_BATCH_SIZES[self.solver] if self.batch_size == "auto" else self.batch_size
             stream = BatchStream(len(X), batch_size, self.shuffle, rng, device)
             # Like sklearn's MLP, partial_fit keeps the optimiser's state
             # between calls and fit starts a fresh one.
@@ -386,7 +391,7 @@ class TNNClassifier(ClassifierMixin, BaseTNN):
     sweep : {'all_layers', 'layer_by_layer'}, default='all_layers'
         Order of the bond updates in one iteration (the paper's PaL or LbL).
     learning_rate_init : float or 'auto', default='auto'
-        Step size; 'auto' is 0.05 for 'dmrg' and 0.01 for 'adam' and 'sgd'.
+        Step size; 'auto' is 0.2 for 'dmrg' and 0.01 for 'adam' and 'sgd'.
         With 'dmrg' this is the gradient step on the bond tensors, and the
         dense parameters (biases, output layer, trainable projection) take
         Adam steps of a fifth of it.
@@ -394,9 +399,11 @@ class TNNClassifier(ClassifierMixin, BaseTNN):
         Maximum iterations: one back-and-forth sweep over every bond for
         'dmrg', one epoch for 'adam' and 'sgd'.
     batch_size : int or 'auto', default='auto'
-        Mini-batch size, ``min(200, n_samples)`` for 'auto'. At each bond
-        the sweep takes one gradient step per mini-batch of an epoch. The
-        working memory of a step grows with the batch, not with n_samples.
+        Mini-batch size. 'auto' is ``min(1000, n_samples)`` for 'dmrg' (the
+        paper's full batch on small data) and ``min(200, n_samples)`` for
+        'adam' and 'sgd', as scikit-learn's MLP. At each bond the sweep takes
+        one gradient step per mini-batch of an epoch. The working memory of a
+        step grows with the batch, not with n_samples.
     shuffle : bool, default=True
         Reshuffle the samples at every epoch.
     alpha : float, default=1e-4

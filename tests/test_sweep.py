@@ -165,8 +165,11 @@ def test_batch_stream_covers_each_sample_once_per_epoch():
     assert sorted(epoch.tolist()) == list(range(10))
     again = BatchStream(10, 4, True, np.random.RandomState(0), "cpu")
     assert torch.equal(torch.cat([again.next() for _ in range(3)]), epoch)
-    unshuffled = BatchStream(5, 10, False, None, "cpu")
-    assert unshuffled.next().tolist() == [0, 1, 2, 3, 4]
+    unshuffled = BatchStream(5, 2, False, None, "cpu")
+    assert [unshuffled.next().tolist() for _ in range(3)] == [[0, 1], [2, 3], [4]]
+    # One batch of everything: the data as they are, without a copy.
+    whole = BatchStream(5, 10, True, np.random.RandomState(0), "cpu")
+    assert whole.n_batches == 1 and whole.next() == slice(None)
 
 
 @pytest.mark.parametrize("projection", ["fixed", "trainable"])
