@@ -30,9 +30,16 @@ def contract_cores_with_input(cores, x):
     for core in cores:
         d_left, i, o, d_right = core.shape
         _, o_done, _, i_rest = t.shape
-        t = t.reshape(batch, o_done, d_left, i, i_rest // i)
-        t = torch.einsum("bpaic,aiod->bpodc", t, core)
-        t = t.reshape(batch, o_done * o, d_right, i_rest // i)
+        rows, inner, rest = batch * o_done, d_left * i, i_rest // i
+        if rest == 1:
+            t = t.reshape(rows, inner) @ core.reshape(inner, o * d_right)
+        else:
+            # One product per row, core^T (o D, D i) @ t_row (D i, rest): the
+            # result is already in the (B, O_done o, D, rest) layout, where one
+            # large matrix product would need a transposed copy of it.
+            core_t = core.reshape(inner, o * d_right).t().expand(rows, o * d_right, inner)
+            t = torch.bmm(core_t, t.reshape(rows, inner, rest))
+        t = t.reshape(batch, o_done * o, d_right, rest)
     return t.reshape(batch, -1)
 
 
