@@ -39,4 +39,4 @@ if __name__ == "__main__":  # the workers are new processes that import this fil
     for name, result in (("n_jobs=1", serial), ("dask", distributed)):
         print(f"{name:>8}: best {result.best_params_}, cv accuracy {result.best_score_:.3f}")
     print(f"{len(serial.cv_results_['params']) * 3} fits: n_jobs=1 {serial_seconds:.1f} s, "
-          f"dask LocalCluster of 2 workers {seconds:.1f} s ({serial_seconds / seconds:.2f}x faster)")
+          f"dask LocalCluster of 2 workers {seconds:.1f} s (speed-up {serial_seconds / seconds:.2f}x)")

@@ -32,11 +32,12 @@ class DMRGSweeper:
 
     For each visited bond: merge the two cores into the bond tensor B, take
     an epoch of mini-batch gradient steps on B (and the dense parameters),
-    the gradients by autograd through the whole network, then split B by a
-    truncated SVD so that the orthogonality centre moves with the sweep. Because the
-    other cores of the layer are isometries, the kept singular values are
-    exactly that bond's spectrum and the gradient step on B is a
-    well-conditioned step on W.
+    the gradients through the whole network (by hand for small layers, by
+    autograd otherwise), then split B by a truncated SVD so that the
+    orthogonality centre moves with the sweep. Because the other cores of
+    the layer are isometries, the kept singular values are exactly that
+    bond's spectrum and the gradient step on B is a well-conditioned step
+    on W.
 
     Parameters
     ----------
@@ -145,7 +146,6 @@ class DMRGSweeper:
             cores[bond + 1] = cores[bond + 1].reshape(rank, i2, o2, d_right)
             _set_cores(layer, cores)
         return mean_loss
-
 
     def _gradient_function(self, layer_index, cores, bond, B, loss_fn, batch_size):
         """``index -> (loss, dL/dB, dL/d(dense parameters))`` for one visit.
