@@ -37,10 +37,42 @@ def contract_cores_with_input(cores, x):
             # One product per row, core^T (o D, D i) @ t_row (D i, rest): the
             # result is already in the (B, O_done o, D, rest) layout, where one
             # large matrix product would need a transposed copy of it.
-            core_t = core.reshape(inner, o * d_right).t().expand(rows, o * d_right, inner)
-            t = torch.bmm(core_t, t.reshape(rows, inner, rest))
+            t = rowwise_product(core.reshape(inner, o * d_right).t(), t.reshape(rows, inner, rest))
         t = t.reshape(batch, o_done * o, d_right, rest)
     return t.reshape(batch, -1)
+
+
+def rowwise_product(a, t):
+    """``a @ t[r]`` for every r: a (m, k), t (rows, k, n) -> (rows, m, n)."""
+    if torch.is_grad_enabled() and (a.requires_grad or t.requires_grad):
+        return _RowwiseProduct.apply(a, t)
+    return torch.bmm(a.expand(t.shape[0], *a.shape), t)
+
+
+class _RowwiseProduct(torch.autograd.Function):
+    """:func:`rowwise_product` with a backward that suits a shared ``a``.
+
+    Autograd through ``bmm(a.expand(...), t)`` forms the rows x m x k
+    per-row gradients of ``a`` before summing them, which for a wide layer
+    can be gigabytes; one matrix product over (rows n) gives their sum.
+    """
+
+    @staticmethod
+    def forward(ctx, a, t):
+        ctx.save_for_backward(a, t)
+        return torch.bmm(a.expand(t.shape[0], *a.shape), t)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):
+        a, t = ctx.saved_tensors
+        grad_a = grad_t = None
+        if ctx.needs_input_grad[0]:
+            m, k = a.shape
+            grad_a = grad.transpose(0, 1).reshape(m, -1) @ t.transpose(0, 1).reshape(k, -1).t()
+        if ctx.needs_input_grad[1]:
+            grad_t = torch.bmm(a.t().expand(t.shape[0], *a.t().shape), grad)
+        return grad_a, grad_t
 
 
 def merge_cores(cores):

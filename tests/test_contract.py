@@ -17,6 +17,7 @@ from skltnn._contract import (
     merge_pair,
     mpo_matmul,
     plan_cost,
+    rowwise_product,
     squared_norm,
 )
 
@@ -138,3 +139,10 @@ def test_bond_map_and_its_adjoint_against_merged_cores(bond):
     G = torch.randn_like(W)
     expected, = torch.autograd.grad(cores_to_dense(cores[:bond] + [B] + cores[bond + 2:]), B, G)
     torch.testing.assert_close(bond_map.adjoint(G), expected, atol=1e-12, rtol=0)
+
+
+def test_rowwise_product_gradients():
+    a = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
+    t = torch.randn(5, 4, 2, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(rowwise_product, (a, t))
+    torch.testing.assert_close(rowwise_product(a, t), torch.einsum("mk,rkn->rmn", a, t))
