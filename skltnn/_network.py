@@ -17,10 +17,11 @@ ACTIVATIONS = {
 }
 # Backpropagation through an activation, in place: the gradient times the
 # derivative, written in terms of the activation's output a as
-# scikit-learn's MLP does.
+# scikit-learn's MLP does. ReLU's derivative is sign(a), as a >= 0: on the CPU
+# several times faster than a comparison and a masked fill.
 ACTIVATION_BACKWARD = {
     "identity": lambda grad, a: grad,
-    "relu": lambda grad, a: grad.masked_fill_(a <= 0, 0),
+    "relu": lambda grad, a: grad.mul_(a.sign()),
     "sigmoid": lambda grad, a: grad.mul_(a * (1 - a)),
     "tanh": lambda grad, a: grad.mul_(1 - a * a),
 }

@@ -18,7 +18,8 @@ def cross_entropy_gradient(output, target):
     """Per-sample cross-entropy and its gradient with respect to ``output``."""
     log_p = torch.log_softmax(output, dim=1)
     losses = F.nll_loss(log_p, target, reduction="none")
-    return losses, log_p.exp_().sub_(F.one_hot(target, output.shape[1]))
+    # softmax - one_hot(target), without one_hot's range check (a device sync).
+    return losses, log_p.exp_().scatter_add_(1, target[:, None], log_p.new_full((len(target), 1), -1.0))
 
 
 def squared_error(output, target):
