@@ -81,19 +81,24 @@ class Objective:
     def output_loss(self, output, index):
         """The weighted mean loss of the network's ``output`` on the rows ``index``."""
         losses = self.sample_loss(output, self.Y[index])
-        if self.uniform:  # the same value, with fewer operations per step
-            return losses.mean()
-        w = self.weights[index]
-        return (losses * w).sum() / w.sum()
+        w = self._batch_weights(index)
+        return losses.mean() if w is None else losses @ w
 
     def loss_and_gradient(self, output, index):
         """:meth:`output_loss` and its gradient with respect to ``output``."""
         losses, grad = self.sample_loss_gradient(output, self.Y[index])
-        if self.uniform:
+        w = self._batch_weights(index)
+        if w is None:
             return losses.mean(), grad.div_(len(losses))
-        w = self.weights[index]
-        w = w / w.sum()
         return losses @ w, grad.mul_(w[:, None])
+
+    def _batch_weights(self, index):
+        """The rows' weights normalised to sum to one, or None when all are
+        equal: the plain mean is the same value in fewer operations per step."""
+        if self.uniform:
+            return None
+        w = self.weights[index]
+        return w / w.sum()
 
     def __call__(self, index, replaced=None):
         return self.output_loss(self.network.head(self.inputs(index), replaced), index)

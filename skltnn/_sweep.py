@@ -60,6 +60,9 @@ class DMRGSweeper:
         # isometry); the dense parameters have no such conditioning and train
         # best with Adam at a smaller step.
         self.dense_optimizer = Adam(network.dense_parameters(), learning_rate * DENSE_LR_RATIO)
+        # Where the output weight's gradient sits among the dense ones (for L2).
+        self._output_index = next(k for k, p in enumerate(self.dense_optimizer.params)
+                                  if p is network.output.weight)
         # A sweep starts at the left end: centre on core 0, the rest right-orthonormal.
         with torch.no_grad():
             for layer in network.tn_layers:
@@ -106,8 +109,7 @@ class DMRGSweeper:
         # that each step uses it as it is.
         B = merge_pair(cores[bond], cores[bond + 1]).requires_grad_(True)
         gradients = self._gradient_function(layer_index, cores, bond, B, loss_fn, stream.batch_size)
-        output_weight = self.network.output.weight
-        out = next(k for k, p in enumerate(self.dense_optimizer.params) if p is output_weight)
+        output_weight, out = self.network.output.weight, self._output_index
         if l2:
             # The other cores are isometries, so this layer's ||W||^2 is ||B||^2;
             # the other layers' norms are constant during the visit.
