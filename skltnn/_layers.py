@@ -7,7 +7,7 @@ from torch import nn
 
 from ._contract import mpo_matmul
 from ._factorize import balanced_factors, default_n_cores
-from ._mpo import MPO, check_bond_dim, check_dims
+from ._mpo import MPO, check_bond_dim, check_dims, torch_generator
 
 
 def resolve_dims(in_features, out_features, in_dims=None, out_dims=None):
@@ -49,8 +49,9 @@ class MPOLinear(nn.Module):
     init_std : float, optional
         Standard deviation of the entries of W at initialisation. Default
         ``1 / sqrt(3 in_features)``, the variance of ``nn.Linear``'s default.
-    random_state : int, RandomState or None
-        Seed of the initialisation; None uses torch's global generator.
+    random_state : int, RandomState, torch.Generator or None
+        Seed of the initialisation (cores and bias); None uses torch's
+        global generator.
     device, dtype : where and in what precision the parameters live.
 
     Attributes
@@ -75,14 +76,15 @@ class MPOLinear(nn.Module):
         self.in_features, self.out_features = int(in_features), int(out_features)
         self.bond_dim = check_bond_dim(bond_dim)
         std = 1.0 / math.sqrt(3 * in_features) if init_std is None else init_std
-        mpo = MPO.random(in_dims, out_dims, self.bond_dim, std=std, random_state=random_state,
+        # One generator for cores and bias: a seeded layer leaves torch's global RNG alone.
+        generator = torch_generator(random_state)
+        mpo = MPO.random(in_dims, out_dims, self.bond_dim, std=std, random_state=generator,
                          dtype=dtype or torch.get_default_dtype(), device=device)
         self.cores = nn.ParameterList(nn.Parameter(c) for c in mpo.cores)
         if bias:
             bound = 1.0 / math.sqrt(in_features)
-            self.bias = nn.Parameter(torch.empty(out_features, device=device, dtype=mpo.dtype))
-            with torch.no_grad():
-                self.bias.uniform_(-bound, bound)
+            values = torch.empty(out_features, dtype=mpo.dtype).uniform_(-bound, bound, generator=generator)
+            self.bias = nn.Parameter(values.to(device))
         else:
             self.register_parameter("bias", None)
 

@@ -56,9 +56,10 @@ def max_bond_dims(in_dims, out_dims, bond_dim=None):
 
 
 def torch_generator(random_state):
-    """A torch.Generator from a scikit-learn ``random_state``; None -> torch's global RNG."""
-    if random_state is None:
-        return None
+    """A torch.Generator from a scikit-learn ``random_state`` (a Generator
+    passes through); None -> torch's global RNG."""
+    if random_state is None or isinstance(random_state, torch.Generator):
+        return random_state
     seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
     return torch.Generator().manual_seed(int(seed))
 
@@ -186,7 +187,7 @@ class MPO:
         std : float, optional
             Target standard deviation of the entries of W. Default: He,
             ``sqrt(2 / N_in)``.
-        random_state : int, RandomState instance or None
+        random_state : int, RandomState instance, torch.Generator or None
             None uses torch's global generator (as ``torch.nn.Linear`` does).
         dtype, device : torch dtype and device of the cores.
 
