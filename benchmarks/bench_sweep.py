@@ -45,14 +45,15 @@ def bond_update_breakdown(width, batch, bond_dim):
     index = torch.arange(batch)
     sweeper = DMRGSweeper(net, 0.05, bond_dim, 0.0, "all_layers")
     cores = [c.detach() for c in net.tn_layers[0].cores]
-    B = merge_pair(cores[0], cores[1]).requires_grad_(True)
-    hand_written = sweeper._gradient_function(0, cores, 0, B, objective, batch)
+    B = merge_pair(cores[0], cores[1])
+    hand_written = sweeper._bond_problem(0, cores, 0, B.shape, objective, batch)
     # A plain closure has no loss_and_gradient: the sweep then uses autograd.
-    autograd = sweeper._gradient_function(0, cores, 0, B, lambda i, r=None: objective(i, r), batch)
+    autograd = sweeper._bond_problem(0, cores, 0, B.shape, lambda i, r=None: objective(i, r), batch)
     full = best_of(lambda: objective(index).backward())
-    hand = best_of(lambda: hand_written(index))
-    auto = best_of(lambda: autograd(index))
-    adam = best_of(lambda: sweeper.dense_optimizer.step(hand_written(index)[2])) - hand
+    hand = best_of(lambda: hand_written.gradients(index, B))
+    auto = best_of(lambda: autograd.gradients(index, B))
+    trial = best_of(lambda: hand_written.loss(index, B))
+    adam = best_of(lambda: sweeper.dense_optimizer.direction(hand_written.gradients(index, B)[2])) - hand
     one_batch = BatchStream(batch, batch, False, np.random.RandomState(0), "cpu")
     update = best_of(lambda: sweeper.update_bond(0, 0, "right", objective, 1e-4, one_batch))
     (i1, o1), (i2, o2) = cores[0].shape[1:3], cores[1].shape[1:3]
@@ -62,6 +63,7 @@ def bond_update_breakdown(width, batch, bond_dim):
     print(f"  full forward+backward, autograd       {1e3 * full:8.3f} ms")
     print(f"  bond gradients, hand-written backward {1e3 * hand:8.3f} ms  ({hand / full:.2f}x full pass)")
     print(f"  bond gradients, autograd              {1e3 * auto:8.3f} ms  ({auto / full:.2f}x full pass)")
+    print(f"  objective at a trial step (forward)   {1e3 * trial:8.3f} ms  ({trial / full:.2f}x full pass)")
     print(f"  Adam step on the dense parameters     {1e3 * adam:8.3f} ms")
     print(f"  one bond update of one step           {1e3 * update:8.3f} ms  ({update / full:.2f}x full pass)")
     print(f"    of which the SVD split              {1e3 * split:8.3f} ms")

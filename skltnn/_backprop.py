@@ -54,6 +54,12 @@ class BackpropTrainer:
             total += value
         return total / stream.n_batches
 
+    def reduce_step(self, factor):
+        """Scale the learning rate by ``factor`` and forget the optimiser's state (after a divergence)."""
+        for group in self.optimizer.param_groups:
+            group["lr"] *= factor
+        self.optimizer.state.clear()
+
     def bond_spectra(self):
         """Per TN layer, the singular values of each bond."""
         with torch.no_grad():

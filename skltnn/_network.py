@@ -130,6 +130,24 @@ class TNNetwork(nn.Module):
     def forward(self, X):
         return self.head(self.embed(X))
 
+    def forward_with(self, Z, layer_index, weight):
+        """The output for a projected batch ``Z``, TN layer ``layer_index``
+        using the dense matrix ``weight`` (N_in, N_out) instead of its cores.
+
+        Returns the output and the input of every TN layer followed by the
+        last activation (what :meth:`backprop` needs).
+        """
+        with torch.no_grad():
+            activations = [Z]
+            for index, (layer, act) in enumerate(zip(self.tn_layers, self.activations)):
+                if index == layer_index:
+                    Z = torch.addmm(layer.bias, Z, weight)
+                else:
+                    Z = mpo_matmul(Z, [c.detach() for c in layer.cores]).add_(layer.bias)
+                Z = ACTIVATIONS[act](Z)
+                activations.append(Z)
+            return torch.addmm(self.output.bias, Z, self.output.weight.t()), activations
+
     def backprop(self, X, Z, loss_and_gradient, layer_index, weight):
         """The loss and its gradients by a hand-written backward pass.
 
@@ -154,19 +172,11 @@ class TNNetwork(nn.Module):
         dense_grads : list of tensors, in the order of :meth:`dense_parameters`
         """
         trainable_projection = isinstance(self.projection, nn.Parameter)
-        output = self.output
         with torch.no_grad():
-            activations = [Z]
-            for index, (layer, act) in enumerate(zip(self.tn_layers, self.activations)):
-                if index == layer_index:
-                    Z = torch.addmm(layer.bias, Z, weight)
-                else:
-                    Z = mpo_matmul(Z, [c.detach() for c in layer.cores]).add_(layer.bias)
-                Z = ACTIVATIONS[act](Z)
-                activations.append(Z)
-            loss, grad = loss_and_gradient(torch.addmm(output.bias, Z, output.weight.t()))
-            dense_grads = [grad.t() @ Z, grad.sum(0)]
-            grad = grad @ output.weight
+            output, activations = self.forward_with(Z, layer_index, weight)
+            loss, grad = loss_and_gradient(output)
+            dense_grads = [grad.t() @ activations[-1], grad.sum(0)]
+            grad = grad @ self.output.weight
             grad_weight = None
             for index in reversed(range(len(self.tn_layers))):
                 grad = ACTIVATION_BACKWARD[self.activations[index]](grad, activations[index + 1])

@@ -17,3 +17,18 @@ def test_adam_matches_torch_optim():
         theirs.step()
         for mine, ref in zip(params, reference):
             torch.testing.assert_close(mine, ref.detach(), atol=1e-12, rtol=1e-12)
+
+
+def test_direction_is_the_step_and_a_restart_drops_the_momentum():
+    g = torch.Generator().manual_seed(0)
+    params = [torch.randn(4, 3, generator=g, dtype=torch.float64)]
+    adam = Adam(params, learning_rate=0.05)
+    adam.step([torch.randn(4, 3, generator=g, dtype=torch.float64)])
+    before = params[0].clone()
+    grads = [torch.randn(4, 3, generator=g, dtype=torch.float64)]
+    step = adam.direction(grads)[0]
+    torch.testing.assert_close(params[0], before)  # direction() does not move the parameters
+    restarted = adam.restart_momentum(grads)[0]
+    v_hat = adam.second_moments[0] / (1 - 0.999**2)
+    torch.testing.assert_close(restarted, -0.05 * grads[0] / (v_hat.sqrt() + 1e-8))
+    assert (grads[0] * restarted).sum() < 0 and not torch.allclose(step, restarted)

@@ -8,7 +8,7 @@ from skltnn._batches import BatchStream
 from skltnn._contract import cores_to_dense, squared_norm
 from skltnn._network import TNNetwork, layer_dims
 from skltnn._objective import Objective
-from skltnn._sweep import DMRGSweeper, bond_schedule
+from skltnn._sweep import MAX_SCALE, DMRGSweeper, bond_schedule
 
 
 def linear_network(seed=0, bond_dim=3):
@@ -137,14 +137,18 @@ def test_every_visit_finds_the_layer_in_mixed_canonical_form(strategy):
 
     def loss(i, replaced):
         layer_cores = replaced[1]
-        (B,) = [c for c in layer_cores if c.requires_grad]
-        torch.testing.assert_close(squared_norm(layer_cores), B.pow(2).sum())
+        trained = [c for c in layer_cores if c.requires_grad]  # none when the line search tries a step
+        for B in trained:
+            torch.testing.assert_close(squared_norm(layer_cores), B.pow(2).sum())
+        checked.append(len(trained))
         return torch.nn.functional.cross_entropy(net.head(X[i] @ net.projection, replaced), y[i])
 
+    checked = []
     sweeper = DMRGSweeper(net, 0.05, 3, 0.0, strategy)
     stream = BatchStream(40, 20, True, np.random.RandomState(0), "cpu")
     for _ in range(2):
         sweeper.run_iteration(loss, 1e-3, stream)
+    assert checked.count(1) == 2 * len(sweeper.schedule) * stream.n_batches
 
 
 def test_bond_schedules():
@@ -198,3 +202,51 @@ def test_hand_written_and_autograd_visits_agree(projection):
     np.testing.assert_allclose(hand_losses, auto_losses, rtol=1e-10)
     for got, want in zip(hand_params, auto_params):
         torch.testing.assert_close(got, want, atol=1e-10, rtol=1e-10)
+
+
+def linear_problem(seed=0):
+    """A linear network at full bond dimension (the split never truncates) and a squared loss."""
+    net = linear_network(seed, bond_dim=64)
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(50, 12, dtype=torch.float64, generator=g) * 10
+    Y = X @ torch.randn(12, 8, dtype=torch.float64, generator=g)
+
+    def loss(index, replaced=None):
+        return 0.5 * (net.tn_layers[0](X[index], cores=None if replaced is None else replaced[1]) - Y[index]
+                      ).pow(2).mean()
+
+    return net, loss
+
+
+def test_a_step_that_would_raise_the_objective_is_shortened():
+    net, loss = linear_problem()
+    sweeper = DMRGSweeper(net, 1e3, 64, 0.0, "all_layers")  # far beyond the stable step
+    stream = BatchStream(50, 50, False, np.random.RandomState(0), "cpu")
+    with torch.no_grad():
+        before = float(loss(slice(None)))
+    assert sweeper.update_bond(0, 0, "right", loss, 0.0, stream) == pytest.approx(before)
+    with torch.no_grad():
+        after = float(loss(slice(None)))
+    assert after < before
+    assert sweeper.step_scales[0] < 1e-3  # the accepted fraction is remembered
+
+
+def test_full_batch_sweeps_never_raise_the_objective():
+    net, loss = linear_problem(1)
+    sweeper = DMRGSweeper(net, 50.0, 64, 0.0, "all_layers")
+    stream = BatchStream(50, 50, False, np.random.RandomState(0), "cpu")
+    visits = [sweeper.update_bond(0, bond, d, loss, 1e-3, stream) for _ in range(10)
+              for _, bond, d in sweeper.schedule]
+    assert np.isfinite(visits).all() and visits[-1] < 0.01 * visits[0]
+    assert all(b <= a * (1 + 1e-12) for a, b in zip(visits, visits[1:]))
+
+
+def test_the_multiplier_grows_after_full_steps_up_to_its_cap():
+    net, loss = linear_problem()
+    sweeper = DMRGSweeper(net, 1e-9, 64, 0.0, "all_layers")  # every step is accepted at full length
+    stream = BatchStream(50, 50, False, np.random.RandomState(0), "cpu")
+    sweeper.update_bond(0, 0, "right", loss, 0.0, stream)
+    assert sweeper.step_scales == [2.0]
+    for _ in range(10):
+        sweeper.run_iteration(loss, 0.0, stream)
+    assert sweeper.step_scales == [MAX_SCALE]
