@@ -1,41 +1,41 @@
 """TNNClassifier and TNNRegressor: tensor neural networks as scikit-learn estimators."""
 
+import contextlib
 import copy
-import numbers
+import types
 import warnings
 from abc import ABCMeta, abstractmethod
+from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 from tqdm.auto import tqdm
 
 from ._backprop import BackpropTrainer
 from ._batches import BatchStream
 from ._device import resolve_device, to_tensor
 from ._entanglement import entanglement_entropy
-from ._mpo import MPO, check_bond_dim, torch_generator
+from ._mpo import MPO, torch_generator
 from ._network import ACTIVATIONS, PROJECTIONS, TNNetwork, layer_dims
 from ._objective import Objective
+from ._scaling import fit_scaler, standardize, unstandardize
 from ._sweep import DMRGSweeper
 from ._threads import limited_threads
 
 SOLVERS = ("dmrg", "adam", "sgd")
 SWEEPS = ("all_layers", "layer_by_layer")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
-# Default learning rates: the sweep's gradient steps on well-conditioned bond
-# tensors tolerate a large one; global Adam/SGD on products of cores do not.
+# Default learning rates: the sweep's first step on a bond tensor (its line
+# search adapts it); global Adam/SGD on products of cores need smaller ones.
 DEFAULT_LEARNING_RATES = {"dmrg": 0.2, "adam": 0.01, "sgd": 0.01}
 # batch_size='auto': the sweep takes the whole training set as one batch, as
 # the paper does, up to this many rows (a step on small data costs about the
@@ -44,6 +44,13 @@ DEFAULT_LEARNING_RATES = {"dmrg": 0.2, "adam": 0.01, "sgd": 0.01}
 AUTO_BATCH_SIZES = {"dmrg": 1000, "adam": 200, "sgd": 200}
 # Rows per forward pass when predicting.
 CHUNK_ROWS = 65536
+# An iteration has diverged when its loss is not finite or exceeds
+# DIVERGENCE_FACTOR * best + DIVERGENCE_MARGIN (the losses of standardised
+# data are O(1) at the start); the fit then restores the best weights and
+# halves the step, at most MAX_RECOVERIES times in a row.
+DIVERGENCE_FACTOR = 2.0
+DIVERGENCE_MARGIN = 0.1
+MAX_RECOVERIES = 10
 
 
 def _copy_weights(network):
@@ -51,15 +58,55 @@ def _copy_weights(network):
     return [param.detach().clone() for param in network.parameters()]
 
 
+def _restore_weights(network, weights):
+    """Set the parameters back to :func:`_copy_weights`' values, in place
+    (the Parameter objects stay those the trainer holds; bond dimensions may differ)."""
+    for param, weight in zip(network.parameters(), weights):
+        param.data = weight.clone()
+
+
+def _check_finite(A, what):
+    if not np.isfinite(A).all():
+        raise ValueError(f"{what} has values too large to standardise or to represent in the fit's dtype "
+                         f"(largest magnitude {np.nanmax(np.abs(A)):.3g}); rescale it")
+    return A
+
+
 class BaseTNN(BaseEstimator, metaclass=ABCMeta):
     """Shared fitting logic of :class:`TNNClassifier` and :class:`TNNRegressor`."""
+
+    _parameter_constraints = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "bond_dim": [Interval(Integral, 1, None, closed="left")],
+        "n_cores": [Interval(Integral, 1, None, closed="left"), None],
+        "activation": [StrOptions(set(ACTIVATIONS)), "array-like"],
+        "input_projection": [StrOptions(set(PROJECTIONS))],
+        "solver": [StrOptions(set(SOLVERS))],
+        "sweep": [StrOptions(set(SWEEPS))],
+        "learning_rate_init": [StrOptions({"auto"}), Interval(Real, 0, np.inf, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "alpha": [Interval(Real, 0, np.inf, closed="left")],
+        "svd_cutoff": [Interval(Real, 0, 1, closed="both")],
+        "tol": [Interval(Real, 0, np.inf, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "standardize": ["boolean"],
+        "warm_start": ["boolean"],
+        "device": [str],
+        "dtype": [StrOptions(set(DTYPES))],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
 
     def __init__(self, hidden_layer_sizes=(64,), bond_dim=8, *, n_cores=None, activation="relu",
                  input_projection="fixed", solver="dmrg", sweep="all_layers",
                  learning_rate_init="auto", max_iter=200, batch_size="auto", shuffle=True,
                  alpha=1e-4, svd_cutoff=0.0, tol=1e-4, n_iter_no_change=10, early_stopping=False,
-                 validation_fraction=0.1, warm_start=False, device="auto", dtype="float32",
-                 random_state=None, verbose=0):
+                 validation_fraction=0.1, standardize=True, warm_start=False, device="auto",
+                 dtype="float32", random_state=None, verbose=0):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.bond_dim = bond_dim
         self.n_cores = n_cores
@@ -77,6 +124,7 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
         self.n_iter_no_change = n_iter_no_change
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.standardize = standardize
         self.warm_start = warm_start
         self.device = device
         self.dtype = dtype
@@ -85,7 +133,7 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
 
     # ------------------------------------------------------------ subclasses
     @abstractmethod
-    def _encode_targets(self, y, first_fit, classes=None):
+    def _encode_targets(self, y, first_fit, sample_weight, classes=None):
         """Targets as a torch-ready array, and the number of network outputs."""
 
     @abstractmethod
@@ -93,14 +141,12 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
         """Score on held-out data (higher is better)."""
 
     # ------------------------------------------------------------ validation
-    def _check_hyperparameters(self):
+    def _layer_settings(self):
+        """Hidden widths and per-layer activations (what the constraints cannot check)."""
         sizes = self.hidden_layer_sizes
-        sizes = (sizes,) if isinstance(sizes, numbers.Integral) else tuple(sizes)
-        if not sizes or any(not isinstance(h, numbers.Integral) or h < 1 for h in sizes):
+        sizes = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
+        if not sizes or any(not isinstance(h, Integral) or h < 1 for h in sizes):
             raise ValueError(f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}")
-        check_bond_dim(self.bond_dim)
-        if self.n_cores is not None:
-            check_bond_dim(self.n_cores, name="n_cores")
         activations = (self.activation,) * len(sizes) if isinstance(self.activation, str) else tuple(self.activation)
         if len(activations) != len(sizes):
             raise ValueError(
@@ -109,29 +155,10 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
         for act in activations:
             if act not in ACTIVATIONS:
                 raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {act!r}")
-        for name, value, allowed in (("input_projection", self.input_projection, PROJECTIONS),
-                                     ("solver", self.solver, SOLVERS), ("sweep", self.sweep, SWEEPS),
-                                     ("dtype", self.dtype, tuple(DTYPES))):
-            if value not in allowed:
-                raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
-        lr = self.learning_rate_init
-        if lr != "auto" and (not isinstance(lr, numbers.Real) or lr <= 0):
-            raise ValueError(f"learning_rate_init must be 'auto' or a float > 0, got {lr!r}")
-        for name in ("max_iter", "n_iter_no_change"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-        if self.batch_size != "auto" and (not isinstance(self.batch_size, numbers.Integral) or self.batch_size < 1):
-            raise ValueError(f"batch_size must be 'auto' or an integer >= 1, got {self.batch_size!r}")
-        for name in ("alpha", "svd_cutoff", "tol"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Real) or value < 0:
-                raise ValueError(f"{name} must be a float >= 0, got {value!r}")
-        if not 0 < self.validation_fraction < 1:
-            raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}")
         return sizes, activations
 
     # ------------------------------------------------------------------- fit
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Train the network on (X, y).
 
@@ -147,40 +174,59 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
         -------
         self
 
+        Raises
+        ------
+        ValueError
+            On invalid data, or when training diverges at every step size
+            tried; the estimator is then left as it was before the call
+            (unfitted, or its previous model).
+
+        Warns
+        -----
+        ConvergenceWarning
+            When ``max_iter`` is reached before the loss stops improving, or
+            when an iteration diverged ten times in a row after halving the
+            step each time (the best weights so far are kept).
+
         Notes
         -----
-        An interrupt (Ctrl-C) ends the fit with a warning and keeps the
-        weights of the best iteration completed so far; the estimator is
-        fitted and ``warm_start=True`` continues from there.
+        An iteration whose loss is not finite or more than twice the best so
+        far (plus 0.1) is undone: the best weights come back and the step
+        halves. Without early stopping, the weights of the best iteration
+        are kept when the last one is worse. An interrupt (Ctrl-C) ends the
+        fit with a warning and keeps the weights of the best iteration
+        completed so far; the estimator is fitted and ``warm_start=True``
+        continues from there.
         """
         return self._fit(X, y, sample_weight, incremental=False)
 
     def _fit(self, X, y, sample_weight, incremental, classes=None):
-        sizes, activations = self._check_hyperparameters()
+        sizes, activations = self._layer_settings()
         first_fit = not hasattr(self, "network_") or not (self.warm_start or incremental)
-        X, y = validate_data(self, X, y, reset=first_fit, multi_output=self._multi_output,
-                             y_numeric=not isinstance(self, ClassifierMixin),
-                             dtype=[np.float64, np.float32])
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
-        if np.any(sample_weight < 0) or not np.any(sample_weight > 0):
-            raise ValueError("sample_weight must be non-negative with at least one positive weight")
-        Y, n_outputs = self._encode_targets(y, first_fit, classes)
-        device, dtype = resolve_device(self.device), DTYPES[self.dtype]
-        # fit starts every call from random_state, as scikit-learn's estimators
-        # do; partial_fit carries one generator across its calls.
-        rng = self._rng if incremental and not first_fit else check_random_state(self.random_state)
-        with limited_threads():
+        with self._rolled_back_on_error() as attempt, limited_threads():
+            X, y = validate_data(self, X, y, reset=first_fit, multi_output=self._multi_output,
+                                 y_numeric=not isinstance(self, ClassifierMixin),
+                                 dtype=[np.float64, np.float32])
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+            if not np.any(sample_weight > 0):
+                raise ValueError("sample_weight must have at least one positive weight")
+            Y, n_outputs = self._encode_targets(y, first_fit, sample_weight, classes)
+            device, dtype = resolve_device(self.device), DTYPES[self.dtype]
+            # fit starts every call from random_state, as scikit-learn's
+            # estimators do; partial_fit carries one generator across its calls.
+            rng = self._rng if incremental and not first_fit else check_random_state(self.random_state)
             if first_fit:
+                self.input_scaler_ = fit_scaler(X, sample_weight) if self.standardize else None
                 self._initialize(X.shape[1], n_outputs, sizes, activations, rng, dtype, device)
             network = self.network_.to(device)
 
             X_val = y_val = None
-            early_stopping = self.early_stopping and not incremental
-            if early_stopping:
+            if self.early_stopping and not incremental:
                 stratify = y if isinstance(self, ClassifierMixin) else None
                 split = train_test_split(X, Y, y, sample_weight, test_size=self.validation_fraction,
                                          random_state=rng, stratify=stratify)
                 X, X_val, Y, _, _, y_val, sample_weight, _ = split
+            X = _check_finite(standardize(self.input_scaler_, X, np.dtype(self.dtype)), "X")
             Yt = to_tensor(Y, torch.long if Y.dtype.kind == "i" else dtype, device)
             weights = to_tensor(sample_weight, dtype, device)
             objective = Objective(network, X, Yt, weights, self._loss)
@@ -194,9 +240,33 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
             # between calls and fit starts a fresh one.
             if not incremental or self._trainer is None:
                 self._trainer = self._make_trainer(network)
+            attempt.training = True
             self._run_iterations(objective, l2, stream, X_val, y_val, incremental)
             self._set_diagnostics()
         return self
+
+    @contextlib.contextmanager
+    def _rolled_back_on_error(self):
+        """Leave the estimator as it was before a fit that raises.
+
+        Unfitted stays unfitted (nothing half-set), and a fitted estimator
+        (warm_start, partial_fit) keeps its previous model. The trainer's
+        state is dropped only once training had begun.
+        """
+        saved = {key: copy.deepcopy(value) if key == "_rng" else copy.copy(value)
+                 for key, value in vars(self).items()}
+        weights = _copy_weights(self.network_) if hasattr(self, "network_") else None
+        attempt = types.SimpleNamespace(training=False)
+        try:
+            yield attempt
+        except Exception:
+            vars(self).clear()
+            vars(self).update(saved)
+            if weights is not None:
+                _restore_weights(self.network_, weights)
+                if attempt.training:
+                    self._trainer = None
+            raise
 
     def _initialize(self, n_features, n_outputs, sizes, activations, rng, dtype, device):
         widths = (n_features if self.input_projection == "none" else sizes[0], *sizes)
@@ -232,74 +302,125 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
     def _learning_rate(self):
         return DEFAULT_LEARNING_RATES[self.solver] if self.learning_rate_init == "auto" else self.learning_rate_init
 
+    # ------------------------------------------------------------ iterations
     def _run_iterations(self, objective, l2, stream, X_val, y_val, incremental):
         """Iterate until max_iter or no improvement, as sklearn's MLP does.
 
-        partial_fit runs a single iteration. With early stopping the network
-        with the best validation score is kept. An interrupt (Ctrl-C) ends
-        the fit with the best weights of the iterations completed so far.
+        partial_fit runs a single iteration. An iteration that diverges
+        (:meth:`_diverged`) is undone: the best weights come back and the
+        step halves. With early stopping the network with the best
+        validation score is kept; without, the best weights are kept when
+        the last iteration's loss is worse. An interrupt (Ctrl-C) ends the
+        fit with the best weights of the iterations completed so far.
         """
-        early_stopping = X_val is not None
         n_iter = 1 if incremental else self.max_iter
         # The weights to fall back on: a sweep interrupted half-way has moved
-        # some parameters and not others, and early stopping keeps the best.
+        # some parameters and not others.
         best_weights, best_iteration = _copy_weights(self.network_), self.n_iter_
-        no_improvement, interrupted, converged = 0, False, incremental
+        no_improvement = recoveries = 0
+        progressed = False
+        stop = "max_iter"
         progress = tqdm(total=n_iter, desc=type(self).__name__, unit="iter", disable=not self.verbose)
         try:
             for _ in range(n_iter):
-                loss = self._trainer.run_iteration(objective, l2, stream)
+                try:
+                    loss = self._trainer.run_iteration(objective, l2, stream)
+                except FloatingPointError:
+                    loss = np.nan
                 self.n_iter_ += 1
                 self.loss_curve_.append(loss)
-                self._entropy_rows.append(self._current_entropies())
-                if early_stopping:
-                    score = self._validation_score(X_val, y_val)
-                    self.validation_scores_.append(score)
-                    improved = score > self.best_validation_score_ + self.tol
-                    best = score > self.best_validation_score_
-                    self.best_validation_score_ = max(self.best_validation_score_, score)
+                diverged = self._diverged(loss, incremental)
+                if diverged:
+                    _restore_weights(self.network_, best_weights)
+                    self._trainer.reduce_step(0.5)
+                    recoveries += 1
                 else:
-                    improved = loss < self.best_loss_ - self.tol
-                    best = loss < self.best_loss_
-                self.best_loss_ = min(self.best_loss_, loss)
+                    recoveries, progressed = 0, True
+                improved, best, score = self._record_iteration(loss, X_val, y_val, diverged)
                 if best:
                     best_weights, best_iteration = _copy_weights(self.network_), self.n_iter_
                 no_improvement = 0 if improved else no_improvement + 1
-                progress.set_postfix(self._progress_fields(loss, score if early_stopping else None),
-                                     refresh=False)
+                progress.set_postfix(self._progress_fields(loss, score), refresh=False)
                 progress.update()
-                if not incremental and no_improvement > self.n_iter_no_change:
-                    if self.verbose:
-                        progress.write(f"No improvement greater than tol={self.tol} for "
-                                       f"{self.n_iter_no_change} consecutive iterations. Stopping.")
-                    converged = True
+                if recoveries > MAX_RECOVERIES:
+                    stop = "diverged"
+                    break
+                if incremental or no_improvement > self.n_iter_no_change:
+                    stop = "converged"
                     break
         except KeyboardInterrupt:
-            interrupted = True
-        except FloatingPointError:
-            raise ValueError(
-                f"training diverged at iteration {self.n_iter_ + 1}: the loss or the weights became NaN "
-                f"or infinite. Lower learning_rate_init (now {self._learning_rate()}) or scale the input "
-                f"features."
-            ) from None
+            stop = "interrupted"
         finally:
             progress.close()
-        if interrupted:
-            warnings.warn(
-                f"{type(self).__name__}: training interrupted during iteration {self.n_iter_ + 1}; "
-                f"keeping the weights of iteration {best_iteration}, the best so far. Fit again with "
-                f"warm_start=True to continue.", UserWarning,
+        if not (progressed or incremental or stop == "interrupted"):
+            raise ValueError(
+                f"{type(self).__name__}: training diverged: no iteration kept the loss finite and near its "
+                f"best, even with the step halved {recoveries} times. Check X and y for extreme values, or "
+                f"keep standardize=True."
             )
-        elif not converged:
+        self._end_iterations(stop, best_weights, best_iteration, X_val is not None, incremental)
+
+    def _diverged(self, loss, incremental):
+        """Whether an iteration's loss shows divergence: not finite, or (fit
+        only: partial_fit's chunks differ) far above the best so far."""
+        if not np.isfinite(loss):
+            return True
+        return not incremental and loss > DIVERGENCE_FACTOR * self.best_loss_ + DIVERGENCE_MARGIN
+
+    def _record_iteration(self, loss, X_val, y_val, diverged):
+        """Entropies, validation score and best values after an iteration.
+
+        Returns whether it improved by ``tol``, whether its weights are the
+        best so far, and the validation score (None without early stopping).
+        """
+        self._entropy_rows.append(self._current_entropies())
+        score = None
+        if X_val is not None:
+            score = self._validation_score(X_val, y_val)
+            self.validation_scores_.append(score)
+            improved = score > self.best_validation_score_ + self.tol
+            best = score > self.best_validation_score_
+            self.best_validation_score_ = max(self.best_validation_score_, score)
+        else:
+            improved = not diverged and loss < self.best_loss_ - self.tol
+            best = not diverged and loss < self.best_loss_
+        if not diverged:
+            self.best_loss_ = min(self.best_loss_, loss)
+        return improved and not diverged, best and not diverged, score
+
+    def _end_iterations(self, stop, best_weights, best_iteration, early_stopping, incremental):
+        """Warn about a stop that was not a convergence and keep the right weights."""
+        name = type(self).__name__
+        keep_best = early_stopping or stop in ("interrupted", "diverged") or (
+            not incremental and self.loss_curve_ and self.loss_curve_[-1] > self.best_loss_)
+        if stop == "interrupted":
             warnings.warn(
-                f"{type(self).__name__}: maximum iterations ({self.max_iter}) reached and the "
-                f"optimization hasn't converged yet.", ConvergenceWarning,
+                f"{name}: training interrupted during iteration {self.n_iter_ + 1}; keeping the weights of "
+                f"iteration {best_iteration}, the best so far. Fit again with warm_start=True to continue.",
+                UserWarning,
             )
-        if interrupted or early_stopping:
-            # In place, as the bond dimensions may differ; the optimiser's
-            # moments belong to the discarded weights.
-            for param, weight in zip(self.network_.parameters(), best_weights):
-                param.data = weight
+        elif stop == "diverged":
+            warnings.warn(
+                f"{name}: training diverged and did not recover with the step halved {MAX_RECOVERIES} "
+                f"times; keeping the weights of iteration {best_iteration}, the best so far.",
+                ConvergenceWarning,
+            )
+        elif incremental and not np.isfinite(self.loss_curve_[-1]):
+            warnings.warn(
+                f"{name}: partial_fit's iteration diverged; the weights from before the call are kept "
+                f"and the step is halved.", ConvergenceWarning,
+            )
+        elif stop == "max_iter":
+            warnings.warn(
+                f"{name}: maximum iterations ({self.max_iter}) reached and the optimization hasn't "
+                f"converged yet.", ConvergenceWarning,
+            )
+        elif self.verbose and not incremental:
+            tqdm.write(f"No improvement greater than tol={self.tol} for {self.n_iter_no_change} "
+                       f"consecutive iterations. Stopping.")
+        if keep_best:
+            _restore_weights(self.network_, best_weights)
+            # The optimiser's moments belong to the discarded weights.
             self._trainer = None
 
     def _progress_fields(self, loss, validation_score):
@@ -336,13 +457,24 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
         return self._network_output(validate_data(self, X, reset=False, dtype=[np.float64, np.float32]))
 
     def _network_output(self, X):
-        """Network output for a validated array, computed in chunks."""
-        param = next(self.network_.parameters())
+        """Network output for a validated array, standardised and computed in chunks.
+
+        A chunk whose output is not finite in the fit's dtype (an input beyond
+        the range the network was fitted on) is computed again in float64.
+        """
+        network, wide = self.network_, None
         outputs = []
-        with torch.no_grad():
-            for start in range(0, len(X), CHUNK_ROWS):
-                chunk = to_tensor(X[start:start + CHUNK_ROWS], param.dtype, param.device)
-                outputs.append(self.network_(chunk).cpu().double().numpy())
+        for start in range(0, len(X), CHUNK_ROWS):
+            chunk = standardize(self.input_scaler_, X[start:start + CHUNK_ROWS], np.float64)
+            out = _evaluate(network, chunk)
+            if not np.isfinite(out).all():
+                if wide is None:
+                    wide = copy.deepcopy(network).to(torch.float64)
+                out = _evaluate(wide, chunk)
+                if not np.isfinite(out).all():
+                    raise ValueError(f"X has values too large for the network (largest magnitude "
+                                     f"{np.abs(X).max():.3g}): its output is not finite even in float64")
+            outputs.append(out)
         return np.concatenate(outputs)
 
     def __getstate__(self):
@@ -359,6 +491,13 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
+
+
+def _evaluate(network, X):
+    """``network(X)`` for a float64 numpy array, as float64 numpy."""
+    param = next(network.parameters())
+    with torch.no_grad():
+        return network(to_tensor(X, param.dtype, param.device)).cpu().double().numpy()
 
 
 class TNNClassifier(ClassifierMixin, BaseTNN):
@@ -392,9 +531,12 @@ class TNNClassifier(ClassifierMixin, BaseTNN):
         Order of the bond updates in one iteration (the paper's PaL or LbL).
     learning_rate_init : float or 'auto', default='auto'
         Step size; 'auto' is 0.2 for 'dmrg' and 0.01 for 'adam' and 'sgd'.
-        With 'dmrg' this is the gradient step on the bond tensors, and the
-        dense parameters (biases, output layer, trainable projection) take
-        Adam steps of a fifth of it.
+        With 'dmrg' this is the first gradient step on the bond tensors, and
+        the dense parameters (biases, output layer, trainable projection)
+        take Adam steps of a fifth of it; a backtracking line search then
+        shortens any step that would not lower the loss and lengthens the
+        steps while they succeed (up to 16x for the bonds, 4x for the dense
+        parameters; see the user guide).
     max_iter : int, default=200
         Maximum iterations: one back-and-forth sweep over every bond for
         'dmrg', one epoch for 'adam' and 'sgd'.
@@ -414,12 +556,22 @@ class TNNClassifier(ClassifierMixin, BaseTNN):
         split, so bond dimensions can shrink below ``bond_dim``.
     tol : float, default=1e-4
         Minimum improvement of the loss (or validation score) that counts.
+        The loss is that of the standardised targets with
+        ``standardize=True``, so ``tol`` does not depend on their units.
     n_iter_no_change : int, default=10
         Stop after this many iterations without improvement of ``tol``.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data, stop on its accuracy
         and keep the best weights.
     validation_fraction : float, default=0.1
+    standardize : bool, default=True
+        Centre and scale each feature by its (sample-weighted) mean and
+        standard deviation before the network sees it (constant features
+        are only centred); the regressor also standardises each target and
+        maps its predictions back. The statistics come from the first call
+        of ``fit`` or ``partial_fit`` and are kept by ``warm_start``, so the
+        result does not depend on the units of X (or y). Computed in
+        float64 before the cast to ``dtype``.
     warm_start : bool, default=False
         Continue from the previous fit's weights.
     device : str, default='auto'
@@ -442,9 +594,12 @@ class TNNClassifier(ClassifierMixin, BaseTNN):
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Defined only when X has string feature names.
+    input_scaler_ : StandardScaler or None
+        The feature standardisation (None with ``standardize=False``).
     n_iter_ : int
     loss_curve_ : list of float
-        Mean training loss of each iteration.
+        Mean training loss of each iteration (NaN for an iteration that
+        diverged and was undone).
     best_loss_ : float
     validation_scores_ : list of float or None
         Validation accuracy per iteration with ``early_stopping``.
@@ -476,7 +631,7 @@ class TNNClassifier(ClassifierMixin, BaseTNN):
     _multi_output = False
     _loss = "cross_entropy"
 
-    def _encode_targets(self, y, first_fit, classes=None):
+    def _encode_targets(self, y, first_fit, sample_weight, classes=None):
         check_classification_targets(y)
         if type_of_target(y) not in ("binary", "multiclass"):
             raise ValueError(f"TNNClassifier supports binary and multiclass targets, got {type_of_target(y)!r}")
@@ -494,6 +649,7 @@ class TNNClassifier(ClassifierMixin, BaseTNN):
             raise ValueError(f"y contains classes not in classes_ {self.classes_.tolist()}: {unknown.tolist()}")
         return self._label_encoder.transform(y).astype(np.int64), len(self.classes_)
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train for one iteration on a chunk of data, continuing any previous fit.
 
@@ -561,14 +717,17 @@ class TNNRegressor(RegressorMixin, BaseTNN):
     ----------
     hidden_layer_sizes, bond_dim, n_cores, activation, input_projection, solver, \
 sweep, learning_rate_init, max_iter, batch_size, shuffle, alpha, svd_cutoff, \
-tol, n_iter_no_change, early_stopping, validation_fraction, warm_start, device, \
-dtype, random_state, verbose
+tol, n_iter_no_change, early_stopping, validation_fraction, standardize, warm_start, \
+device, dtype, random_state, verbose
         As in :class:`TNNClassifier`.
 
     Attributes
     ----------
     n_outputs_ : int
-    n_features_in_, feature_names_in_, n_iter_, loss_curve_, best_loss_, \
+    target_scaler_ : StandardScaler or None
+        The target standardisation (None with ``standardize=False``): the
+        network predicts standardised targets, mapped back by ``predict``.
+    n_features_in_, feature_names_in_, input_scaler_, n_iter_, loss_curve_, best_loss_, \
 validation_scores_, best_validation_score_, network_, mpos_, singular_values_, \
 entanglement_entropy_, entanglement_history_, compression_ratio_
         As in :class:`TNNClassifier`.
@@ -587,15 +746,17 @@ entanglement_entropy_, entanglement_history_, compression_ratio_
     _multi_output = True
     _loss = "squared_error"
 
-    def _encode_targets(self, y, first_fit, classes=None):
+    def _encode_targets(self, y, first_fit, sample_weight, classes=None):
         Y = np.asarray(y, dtype=np.float64)
         Y = Y.reshape(len(Y), -1)
         if first_fit:
             self.n_outputs_ = Y.shape[1]
+            self.target_scaler_ = fit_scaler(Y, sample_weight) if self.standardize else None
         elif Y.shape[1] != self.n_outputs_:
             raise ValueError(f"y has {Y.shape[1]} outputs, the previous fit had {self.n_outputs_}")
-        return Y, Y.shape[1]
+        return _check_finite(standardize(self.target_scaler_, Y, np.float64), "y"), Y.shape[1]
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """Train for one iteration on a chunk of data, continuing any previous fit.
 
@@ -615,7 +776,7 @@ entanglement_entropy_, entanglement_history_, compression_ratio_
         return self._fit(X, y, sample_weight, incremental=True)
 
     def _validation_score(self, X, y):
-        return r2_score(y, self._network_output(X).reshape(np.shape(y)))
+        return r2_score(y, unstandardize(self.target_scaler_, self._network_output(X)).reshape(np.shape(y)))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -625,4 +786,5 @@ entanglement_entropy_, entanglement_history_, compression_ratio_
     def predict(self, X):
         """Predicted targets, shape (n_samples,) or (n_samples, n_outputs)."""
         out = self._forward(X)
+        out = unstandardize(self.target_scaler_, out)
         return out.ravel() if self.n_outputs_ == 1 else out

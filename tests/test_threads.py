@@ -13,7 +13,7 @@ from skltnn import TNNClassifier
 from skltnn._objective import Objective
 from skltnn._threads import limited_threads
 
-PARAMS = dict(hidden_layer_sizes=(16,), max_iter=2, random_state=0)
+PARAMS = dict(hidden_layer_sizes=(16,), max_iter=10, random_state=0)
 
 
 class ThreadRecordingClassifier(TNNClassifier):
@@ -55,12 +55,14 @@ def test_a_fit_keeps_a_threadpoolctl_limit(data):
 @pytest.mark.skipif(joblib.cpu_count() < 2, reason="needs two CPUs to share")
 def test_cross_validation_workers_share_the_cpus(data):
     # joblib's loky workers each get cpu_count // n_jobs threads: n_jobs fits
-    # in parallel never ask for more threads than there are CPUs.
+    # in parallel never ask for more threads than there are CPUs, and they
+    # reproduce serial fits run with the same number of threads.
     result = cross_validate(ThreadRecordingClassifier(**PARAMS), *data,
                             cv=2, n_jobs=2, return_estimator=True)
     share = joblib.cpu_count() // 2
     assert [est.threads_seen_ for est in result["estimator"]] == [{share}, {share}]
-    np.testing.assert_array_equal(
-        result["test_score"],
-        cross_validate(TNNClassifier(**PARAMS), *data, cv=2)["test_score"],
-    )
+    with threadpool_limits(limits=share, user_api="openmp"):
+        serial = cross_validate(TNNClassifier(**PARAMS), *data, cv=2, return_estimator=True)
+    for parallel_fit, serial_fit in zip(result["estimator"], serial["estimator"]):
+        assert parallel_fit.loss_curve_ == serial_fit.loss_curve_
+    np.testing.assert_array_equal(result["test_score"], serial["test_score"])
