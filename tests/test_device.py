@@ -1,4 +1,7 @@
+import os
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -57,9 +60,9 @@ def test_to_tensor_accepts_read_only_and_strided_arrays():
     np.testing.assert_array_equal(tensor.numpy(), array)
 
 
-def test_gpu_fitted_model_loads_and_predicts_on_a_cpu_only_machine(cuda_absent):
-    # Stands in for a GPU fit: a pickled estimator must carry CPU tensors only
-    # (tensors saved on a GPU fail to load without CUDA) and predict where it lands.
+def test_a_model_set_for_cuda_unpickles_and_predicts_without_cuda(cuda_absent):
+    # The CPU side of test_gpu_fitted_model_loads_without_cuda: a model whose
+    # parameters say device='cuda' keeps them, and predicts on the CPU.
     X, y = make_classification(100, n_features=4, random_state=0)
     est = TNNClassifier(**FAST, device="cpu").fit(X, y)
     est.set_params(device="cuda")
@@ -121,3 +124,26 @@ def test_svd_falls_back_to_the_cpu_and_returns_to_the_gpu(monkeypatch):
     u, s, vh = svd(matrix)
     assert all(t.device.type == "cuda" for t in (u, s, vh))
     torch.testing.assert_close(u @ torch.diag(s) @ vh, matrix, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.gpu
+@requires_cuda
+def test_gpu_fitted_model_loads_without_cuda(tmp_path):
+    # Tensors pickled on a GPU fail to load without CUDA: the estimator must
+    # carry CPU tensors. Loaded in a process that sees no GPU.
+    X, y = make_classification(200, n_features=6, random_state=0)
+    est = TNNClassifier(**FAST, device="cuda").fit(X, y)
+    assert next(est.network_.parameters()).is_cuda
+    (tmp_path / "model.pkl").write_bytes(pickle.dumps(est))
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "proba.npy", est.predict_proba(X))
+    code = (
+        "import pickle, sys, numpy as np, torch\n"
+        "assert not torch.cuda.is_available()\n"
+        "d = sys.argv[1]\n"
+        "model = pickle.load(open(d + '/model.pkl', 'rb'))\n"
+        "np.testing.assert_allclose(model.predict_proba(np.load(d + '/X.npy')), np.load(d + '/proba.npy'),"
+        " rtol=1e-4, atol=1e-6)\n"
+    )
+    subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True,
+                   env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
