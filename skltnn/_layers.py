@@ -59,6 +59,10 @@ class MPOLinear(nn.Module):
     cores : torch.nn.ParameterList
         The MPO cores, shape (D_left, i_k, o_k, D_right).
     bias : torch.nn.Parameter or None
+    bond_dim : int
+        The largest bond dimension of the cores as they are now (a sweep or
+        a truncation changes it; at most what the construction asked for,
+        unless the cores were replaced).
 
     Examples
     --------
@@ -74,11 +78,11 @@ class MPOLinear(nn.Module):
         super().__init__()
         in_dims, out_dims = resolve_dims(in_features, out_features, in_dims, out_dims)
         self.in_features, self.out_features = int(in_features), int(out_features)
-        self.bond_dim = check_bond_dim(bond_dim)
+        bond_dim = check_bond_dim(bond_dim)
         std = 1.0 / math.sqrt(3 * in_features) if init_std is None else init_std
         # One generator for cores and bias: a seeded layer leaves torch's global RNG alone.
         generator = torch_generator(random_state)
-        mpo = MPO.random(in_dims, out_dims, self.bond_dim, std=std, random_state=generator,
+        mpo = MPO.random(in_dims, out_dims, bond_dim, std=std, random_state=generator,
                          dtype=dtype or torch.get_default_dtype(), device=device)
         self.cores = nn.ParameterList(nn.Parameter(c) for c in mpo.cores)
         if bias:
@@ -94,7 +98,6 @@ class MPOLinear(nn.Module):
         layer = cls.__new__(cls)
         nn.Module.__init__(layer)
         layer.in_features, layer.out_features = mpo.shape
-        layer.bond_dim = max(mpo.bond_dims, default=1)
         layer.cores = nn.ParameterList(nn.Parameter(c.detach().clone()) for c in mpo.cores)
         if bias is None:
             layer.register_parameter("bias", None)
@@ -146,6 +149,10 @@ class MPOLinear(nn.Module):
         y = mpo_matmul(x.reshape(-1, self.in_features), list(self.cores) if cores is None else cores)
         y = y.reshape(*lead, self.out_features)
         return y if self.bias is None else y + self.bias
+
+    @property
+    def bond_dim(self):
+        return max((core.shape[-1] for core in list(self.cores)[:-1]), default=1)
 
     def extra_repr(self):
         mpo_dims = tuple(c.shape[1:3] for c in self.cores)

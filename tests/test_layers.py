@@ -3,9 +3,11 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from sklearn.exceptions import ConvergenceWarning
 from torch import nn
 
-from skltnn import MPO, MPOLinear
+from skltnn import MPO, MPOLinear, TNNClassifier
+from skltnn.datasets import make_spiral
 from skltnn._layers import resolve_dims
 
 
@@ -111,3 +113,16 @@ def test_bad_dims_and_bond_dim_are_clear_errors():
 
 def test_resolve_dims_pads_awkward_widths():
     assert resolve_dims(64, 10) == ((4, 4, 4), (5, 2, 1))
+
+
+def test_bond_dim_and_repr_follow_the_cores():
+    # A TNN fit grows its layers' bonds from 1: the layer must say so.
+    X, y = make_spiral(150, random_state=0)
+    est = TNNClassifier(hidden_layer_sizes=(16,), bond_dim=4, max_iter=3, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        est.fit(X, y)
+    layer = est.network_.tn_layers[0]
+    widest = max(core.shape[-1] for core in layer.cores)
+    assert widest > 1 and layer.bond_dim == widest and f"bond_dim={widest}," in repr(layer)
+    assert MPOLinear(256, 256, bond_dim=4).bond_dim == 4
+    assert MPOLinear(6, 6, bond_dim=99, in_dims=(2, 3), out_dims=(3, 2)).bond_dim == 6  # the exact limit
