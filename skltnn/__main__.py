@@ -6,12 +6,13 @@ import sys
 import time
 from pathlib import Path
 
-from . import _reproduce
+from . import __version__, _reproduce
 
 
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="skltnn", description="Tensor neural networks for scikit-learn: reproduce the papers.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     rep = commands.add_parser(
         "reproduce",

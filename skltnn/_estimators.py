@@ -450,6 +450,39 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
         dense_params = sum(mpo.shape[0] * mpo.shape[1] for mpo in self.mpos_)
         self.compression_ratio_ = mpo_params / dense_params
 
+    # ------------------------------------------------ MLPClassifier's attributes
+    @property
+    def loss_(self):
+        """The last iteration's training loss, ``loss_curve_[-1]``."""
+        check_is_fitted(self)
+        return self.loss_curve_[-1]
+
+    @property
+    def coefs_(self):
+        """Every layer's weight matrix, (n_in, n_out), as float64 numpy, built on access."""
+        check_is_fitted(self)
+        network = self.network_
+        with torch.no_grad():
+            weights = [] if network.projection is None else [network.projection]
+            weights += [layer.mpo.to_dense() for layer in network.tn_layers] + [network.output.weight.T]
+            return [w.detach().cpu().double().numpy() for w in weights]
+
+    @property
+    def intercepts_(self):
+        """Every layer's bias vector (zeros for the input projection, which has none)."""
+        check_is_fitted(self)
+        network = self.network_
+        with torch.no_grad():
+            biases = [] if network.projection is None else [torch.zeros(network.projection.shape[1])]
+            biases += [layer.bias for layer in network.tn_layers] + [network.output.bias]
+            return [b.detach().cpu().double().numpy() for b in biases]
+
+    @property
+    def n_layers_(self):
+        """Layers counted as scikit-learn's MLP does: input, hidden (projection included), output."""
+        check_is_fitted(self)
+        return len(self.network_.tn_layers) + (self.network_.projection is not None) + 2
+
     # --------------------------------------------------------------- predict
     def _forward(self, X):
         """Network output for new data X, validated, as float64 numpy."""
@@ -518,8 +551,9 @@ class TNNClassifier(ClassifierMixin, BaseTNN):
     n_cores : int, optional
         Cores per TN layer. Every width must split into that many factors
         >= 2. Default: about one core per factor of 4 of the width.
-    activation : {'relu', 'sigmoid', 'tanh', 'identity'} or tuple, default='relu'
-        One for all TN layers, or one per TN layer.
+    activation : {'relu', 'logistic', 'tanh', 'identity'} or tuple, default='relu'
+        One for all TN layers, or one per TN layer. 'sigmoid' is another
+        name for 'logistic'.
     input_projection : {'fixed', 'trainable', 'none'}, default='fixed'
         Dense map from the features to the first TN layer's width: random
         and frozen (the paper's), trained, or none (the features feed the
@@ -617,6 +651,24 @@ class TNNClassifier(ClassifierMixin, BaseTNN):
         iteration (the paper's Figs. 12 and 14).
     compression_ratio_ : float
         MPO parameters of the TN layers over those of equal dense layers.
+    loss_ : float
+        The last iteration's training loss.
+    coefs_ : list of ndarray
+        As ``MLPClassifier.coefs_``, built on access: the weight matrix
+        (n_in, n_out) of the input projection (if any), of each TN layer (its
+        MPO contracted to a dense matrix) and of the output layer. They act
+        on the standardised features (``input_scaler_``); the projection has
+        no activation.
+    intercepts_ : list of ndarray
+        The layers' bias vectors, in the same order (zeros for the
+        projection, which has none).
+    n_layers_ : int
+        ``len(coefs_) + 1``, as scikit-learn's MLP counts layers.
+    n_outputs_ : int
+        Network outputs: one per class (also for two classes, where
+        ``MLPClassifier`` has one).
+    out_activation_ : str
+        'softmax'.
 
     Examples
     --------
@@ -630,6 +682,16 @@ class TNNClassifier(ClassifierMixin, BaseTNN):
 
     _multi_output = False
     _loss = "cross_entropy"
+
+    @property
+    def n_outputs_(self):
+        check_is_fitted(self)
+        return len(self.classes_)
+
+    @property
+    def out_activation_(self):
+        check_is_fitted(self)
+        return "softmax"
 
     def _encode_targets(self, y, first_fit, sample_weight, classes=None):
         check_classification_targets(y)
@@ -729,8 +791,12 @@ device, dtype, random_state, verbose
         network predicts standardised targets, mapped back by ``predict``.
     n_features_in_, feature_names_in_, input_scaler_, n_iter_, loss_curve_, best_loss_, \
 validation_scores_, best_validation_score_, network_, mpos_, singular_values_, \
-entanglement_entropy_, entanglement_history_, compression_ratio_
-        As in :class:`TNNClassifier`.
+entanglement_entropy_, entanglement_history_, compression_ratio_, loss_, coefs_, \
+intercepts_, n_layers_
+        As in :class:`TNNClassifier`; ``coefs_`` and ``intercepts_`` give
+        the standardised targets (``target_scaler_``).
+    out_activation_ : str
+        'identity'.
 
     Examples
     --------
@@ -745,6 +811,11 @@ entanglement_entropy_, entanglement_history_, compression_ratio_
 
     _multi_output = True
     _loss = "squared_error"
+
+    @property
+    def out_activation_(self):
+        check_is_fitted(self)
+        return "identity"
 
     def _encode_targets(self, y, first_fit, sample_weight, classes=None):
         Y = np.asarray(y, dtype=np.float64)

@@ -12,6 +12,7 @@ from ._layers import MPOLinear
 ACTIVATIONS = {
     "identity": lambda z: z,
     "relu": torch.relu,
+    "logistic": torch.sigmoid,  # scikit-learn's name for it
     "sigmoid": torch.sigmoid,
     "tanh": torch.tanh,
 }
@@ -22,6 +23,7 @@ ACTIVATIONS = {
 ACTIVATION_BACKWARD = {
     "identity": lambda grad, a: grad,
     "relu": lambda grad, a: grad.mul_(a.sign()),
+    "logistic": lambda grad, a: grad.mul_(a * (1 - a)),
     "sigmoid": lambda grad, a: grad.mul_(a * (1 - a)),
     "tanh": lambda grad, a: grad.mul_(1 - a * a),
 }

@@ -703,3 +703,37 @@ def test_bad_parameter_combinations_are_clear_errors(params, message):
     with pytest.raises(ValueError, match=message):
         est.fit(X, y)
     assert not hasattr(est, "n_features_in_")
+
+
+@pytest.mark.parametrize("Estimator", [TNNClassifier, TNNRegressor])
+@pytest.mark.parametrize("projection", ["fixed", "none"])
+def test_mlp_attributes_reproduce_the_predictions(Estimator, projection):
+    # A numpy forward pass through coefs_ and intercepts_, as one would through
+    # MLPClassifier's, gives the estimator's predictions.
+    X, y = make_classification(120, n_features=8, n_classes=3, n_informative=4, random_state=0)
+    if Estimator is TNNRegressor:
+        y = 50.0 * y + 7.0
+    est = Estimator(hidden_layer_sizes=(8, 8), activation=("tanh", "logistic"), input_projection=projection,
+                    max_iter=5, dtype="float64", random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        est.fit(X, y)
+    activations = ["identity"] * (projection != "none") + ["tanh", "logistic", est.out_activation_]
+    assert est.n_layers_ == len(est.coefs_) + 1 == len(est.intercepts_) + 1 == len(activations) + 1
+    a = est.input_scaler_.transform(X)
+    for coef, intercept, activation in zip(est.coefs_, est.intercepts_, activations):
+        z = a @ coef + intercept
+        a = {"identity": z, "tanh": np.tanh(z), "logistic": 1 / (1 + np.exp(-z)),
+             "softmax": np.exp(z - z.max(1, keepdims=True))}[activation]
+    assert est.loss_ == est.loss_curve_[-1]
+    if Estimator is TNNClassifier:
+        assert est.n_outputs_ == 3 and est.out_activation_ == "softmax"
+        np.testing.assert_allclose(a / a.sum(1, keepdims=True), est.predict_proba(X), rtol=1e-10, atol=1e-12)
+    else:
+        assert est.out_activation_ == "identity"
+        np.testing.assert_allclose(est.target_scaler_.inverse_transform(a).ravel(), est.predict(X), rtol=1e-10)
+
+
+def test_logistic_is_sigmoid_by_its_scikit_learn_name():
+    X, y = make_classification(100, n_features=4, random_state=0)
+    fits = [TNNClassifier(**FAST, activation=name).fit(X, y) for name in ("logistic", "sigmoid")]
+    np.testing.assert_array_equal(fits[0].predict_proba(X), fits[1].predict_proba(X))

@@ -6,6 +6,7 @@ import sys
 import numpy as np
 import pytest
 
+import skltnn
 from skltnn import _reproduce
 from skltnn.__main__ import main
 
@@ -39,3 +40,9 @@ def test_help_explains_every_option():
                          text=True, check=True).stdout
     for option in ("--quick", "--output", "--experiments", "--seeds", "--max-iter", "--no-figures"):
         assert option in out
+
+
+def test_version():
+    out = subprocess.run([sys.executable, "-m", "skltnn", "--version"], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == f"skltnn {skltnn.__version__}"
