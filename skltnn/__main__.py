@@ -51,7 +51,7 @@ def reproduce(args):
 
     rows, fitted = _reproduce.run(args.experiments, settings, progress)
     print(f"[{'#' * total}] {total}/{total} done in {time.perf_counter() - start:.0f} s\n")
-    print(_reproduce.format_table(rows))
+    print(_reproduce.format_table(rows, settings.seeds))
     if not args.no_figures:
         try:
             paths = _reproduce.save_figures(fitted, args.output)

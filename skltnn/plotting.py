@@ -3,6 +3,9 @@
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+# Okabe & Ito's colour-blind-safe palette, one colour per class.
+CLASS_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+
 
 def _pyplot():
     try:
@@ -44,9 +47,11 @@ def plot_training(estimators, axes=None):
         iterations = np.arange(1, tnn.n_iter_ + 1)
         axes[0].plot(iterations, tnn.loss_curve_, label=label)
         axes[1].plot(iterations, np.concatenate(tnn.entanglement_history_, axis=1).mean(axis=1), label=label)
-    axes[0].set(xlabel="sweep", ylabel="training loss", yscale="log")
-    axes[1].set(xlabel="sweep", ylabel="mean entanglement entropy S")
-    axes[1].legend()
+    axes[0].set(xlabel="sweep", ylabel="training loss", yscale="log", title="training loss per sweep")
+    axes[1].set(xlabel="sweep", ylabel="mean entanglement entropy S", title="entanglement entropy per sweep")
+    for ax in axes:
+        ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+        ax.legend()
     return axes
 
 
@@ -73,12 +78,22 @@ def plot_decision_boundary(estimator, X, y, ax=None, resolution=200):
     pad = 0.05 * (hi - lo)
     xx, yy = np.meshgrid(np.linspace(lo[0] - pad[0], hi[0] + pad[0], resolution),
                          np.linspace(lo[1] - pad[1], hi[1] + pad[1], resolution))
-    classes = list(_tnn(estimator).classes_)
+    tnn = _tnn(estimator)
+    classes = list(tnn.classes_)
+    if len(classes) > len(CLASS_COLORS):
+        raise ValueError(f"plot_decision_boundary draws at most {len(CLASS_COLORS)} classes, got {len(classes)}")
+    colors = CLASS_COLORS[:len(classes)]
     grid = estimator.predict(np.c_[xx.ravel(), yy.ravel()])
     codes = np.searchsorted(classes, grid).reshape(xx.shape)
-    ax.contourf(xx, yy, codes, alpha=0.3, cmap="coolwarm", levels=np.arange(len(classes) + 1) - 0.5)
-    ax.scatter(X[:, 0], X[:, 1], c=np.searchsorted(classes, y), cmap="coolwarm", s=8, edgecolors="k",
-               linewidths=0.2)
+    ax.contourf(xx, yy, codes, alpha=0.25, colors=colors, levels=np.arange(len(classes) + 1) - 0.5)
+    y = np.asarray(y)
+    for label, color in zip(classes, colors):
+        mask = y == label
+        ax.scatter(X[mask, 0], X[mask, 1], color=color, s=10, edgecolors="k", linewidths=0.2,
+                   label=f"class {label}")
+    names = getattr(tnn, "feature_names_in_", ["feature 0", "feature 1"])
+    ax.set(xlabel=names[0], ylabel=names[1], title="predicted classes and data")
+    ax.legend(loc="best", fontsize="small")
     return ax
 
 
@@ -101,6 +116,8 @@ def plot_spectra(estimator, layer=0, ax=None):
         _, ax = plt.subplots(figsize=(5, 4))
     for bond, s in enumerate(_tnn(estimator).singular_values_[layer]):
         ax.semilogy(np.arange(1, len(s) + 1), np.maximum(s, 1e-12), marker="o", label=f"bond {bond + 1}")
-    ax.set(xlabel="index", ylabel="singular value")
+    ax.set(xlabel="index of the singular value", ylabel="singular value (normalised)",
+           title=f"bond spectra of TN layer {layer}")
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     ax.legend()
     return ax

@@ -27,6 +27,9 @@ def test_table_rows_carry_paper_and_measured_values():
     rows, fitted = _reproduce.run(["linear"], _reproduce.Settings(1, (2,), (2,), 3))
     assert [r.metric for r in rows] == ["slope a (true 0.55)", "intercept b (true 0.20)"]
     assert [r.paper for r in rows] == ["0.57", "0.19"]
+    # Met when at least as close to the true line (0.55, 0.20) as the paper's fit.
+    assert [r.met for r in rows] == [abs(float(rows[0].measured) - 0.55) <= 0.0205,
+                                     abs(float(rows[1].measured) - 0.20) <= 0.0105]
     # One seed: the rows are the least-squares line through that fit's predictions on [0, 1].
     model, _ = fitted["linear"]
     grid = np.linspace(0, 1, 101)
@@ -46,3 +49,16 @@ def test_version():
     out = subprocess.run([sys.executable, "-m", "skltnn", "--version"], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == f"skltnn {skltnn.__version__}"
+
+
+def test_table_says_met_or_not_and_what_the_spread_is_over():
+    rows = [_reproduce.Result("a (Table I)", "test accuracy", "0.99", "0.995 ± 0.004", 1.0, 10, "", True),
+            _reproduce.Result("b", "test accuracy", "within 1 pt", "0.90", 2.0, 20, "rho = 0.1", False),
+            _reproduce.Result("c", "test accuracy", "-", "0.80", 3.0, 30)]
+    lines = _reproduce.format_table(rows, 5).splitlines()
+    assert lines[0].split() == ["experiment", "metric", "paper", "skltnn", "vs", "paper", "fit", "(s)", "params",
+                                "note"]
+    assert [line.split("  ")[0] for line in lines[1:4]] == ["a (Table I)", "b", "c"]
+    verdict_column = lines[0].index("vs paper")
+    assert [line[verdict_column:].split("  ")[0] for line in lines[1:4]] == ["met", "not met", "-"]
+    assert "standard deviation over 5 seeds" in lines[-1]

@@ -1,13 +1,14 @@
 import matplotlib
 import numpy as np
 import pytest
+from matplotlib.colors import to_rgba
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skltnn import TNNClassifier
 from skltnn.datasets import make_spiral
-from skltnn.plotting import plot_decision_boundary, plot_spectra, plot_training
+from skltnn.plotting import CLASS_COLORS, plot_decision_boundary, plot_spectra, plot_training
 
 matplotlib.use("Agg")
 
@@ -51,10 +52,16 @@ def test_spectra_are_the_singular_values_per_bond(fitted):
 def test_decision_boundary_colours_the_predicted_classes(fitted):
     pipe, X, labels = fitted
     ax = plot_decision_boundary(pipe, X, labels, resolution=30)
-    contour, scatter = ax.collections
+    contour, *scatters = ax.collections
     np.testing.assert_array_equal(contour.levels, [-0.5, 0.5, 1.5, 2.5])  # one band per class
-    np.testing.assert_array_equal(scatter.get_offsets(), X)
-    np.testing.assert_array_equal(scatter.get_array(), np.searchsorted(["a", "b", "c"], labels))
+    # One colour-blind-safe colour per class, the same for its band and its points.
+    assert len(scatters) == 3
+    for label, scatter, color in zip("abc", scatters, CLASS_COLORS):
+        np.testing.assert_array_equal(scatter.get_offsets(), X[labels == label])
+        np.testing.assert_allclose(scatter.get_facecolor()[0], to_rgba(color))
+    np.testing.assert_allclose(contour.get_facecolor()[:, :3], [to_rgba(c)[:3] for c in CLASS_COLORS[:3]])
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["class a", "class b", "class c"]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("feature 0", "feature 1")
 
 
 def test_an_unfitted_estimator_is_a_clear_error():
