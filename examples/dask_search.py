@@ -2,20 +2,26 @@
 
 joblib's dask backend sends GridSearchCV's fits to the cluster's workers,
 each a process whose torch uses one thread. The same search with n_jobs=1
-is timed for comparison. Needs the extra: pip install "skltnn[dask]".
+is timed for comparison. Needs dask.distributed: pip install -e ".[dask]" in
+a checkout of skltnn (or pip install "dask[distributed]").
 Here the cluster is local; give Client the scheduler's address for a real one.
 
 Run: python examples/dask_search.py
 """
 
+import sys
 import time
 
 import joblib
-from distributed import Client, LocalCluster
 from sklearn.datasets import make_classification
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+
+try:
+    from distributed import Client, LocalCluster
+except ModuleNotFoundError:
+    sys.exit('examples/dask_search.py needs dask.distributed: pip install -e ".[dask]" (or "dask[distributed]")')
 
 from skltnn import TNNClassifier
 

@@ -56,7 +56,7 @@ def reproduce(args):
         try:
             paths = _reproduce.save_figures(fitted, args.output)
         except ImportError:
-            print("\nmatplotlib is not installed: no figures (pip install 'skltnn[plot]')")
+            print("\nmatplotlib is not installed: no figures (pip install matplotlib)")
         else:
             print(f"\nfigures written to {args.output}/: " + ", ".join(p.name for p in paths))
     return 0

@@ -1,4 +1,5 @@
-"""Figures from fitted estimators (needs matplotlib: ``pip install skltnn[plot]``)."""
+"""Figures from fitted estimators (needs matplotlib: ``pip install matplotlib``,
+or ``pip install -e ".[plot]"`` in a checkout)."""
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
@@ -11,7 +12,7 @@ def _pyplot():
     try:
         import matplotlib.pyplot as plt
     except ImportError as exc:
-        raise ImportError("skltnn.plotting needs matplotlib: pip install 'skltnn[plot]'") from exc
+        raise ImportError("skltnn.plotting needs matplotlib: pip install matplotlib") from exc
     return plt
 
 
