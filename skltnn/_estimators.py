@@ -8,6 +8,7 @@ from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
@@ -26,7 +27,7 @@ from ._device import resolve_device, to_tensor
 from ._entanglement import entanglement_entropy
 from ._mpo import MPO, torch_generator
 from ._network import ACTIVATIONS, PROJECTIONS, TNNetwork, layer_dims
-from ._objective import Objective
+from ._objective import Objective, SparseRows
 from ._scaling import fit_scaler, standardize, unstandardize
 from ._sweep import DMRGSweeper
 from ._threads import limited_threads
@@ -70,6 +71,12 @@ def _check_finite(A, what):
         raise ValueError(f"{what} has values too large to standardise or to represent in the fit's dtype "
                          f"(largest magnitude {np.nanmax(np.abs(A)):.3g}); rescale it")
     return A
+
+
+def _sparse_extremes(X, scaler):
+    """The largest magnitude of each standardised column of a sparse X, without densifying it."""
+    largest = abs(X).max(axis=0).toarray().ravel()
+    return largest if scaler is None else (largest + np.abs(scaler.mean_)) / scaler.scale_
 
 
 class BaseTNN(BaseEstimator, metaclass=ABCMeta):
@@ -164,7 +171,7 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Class labels (classifier) or real targets (regressor).
         sample_weight : array-like of shape (n_samples,), optional
@@ -206,7 +213,7 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
         with self._rolled_back_on_error() as attempt, limited_threads():
             X, y = validate_data(self, X, y, reset=first_fit, multi_output=self._multi_output,
                                  y_numeric=not isinstance(self, ClassifierMixin),
-                                 dtype=[np.float64, np.float32])
+                                 accept_sparse=("csr", "csc"), dtype=[np.float64, np.float32])
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
             if not np.any(sample_weight > 0):
                 raise ValueError("sample_weight must have at least one positive weight")
@@ -226,7 +233,11 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
                 split = train_test_split(X, Y, y, sample_weight, test_size=self.validation_fraction,
                                          random_state=rng, stratify=stratify)
                 X, X_val, Y, _, _, y_val, sample_weight, _ = split
-            X = _check_finite(standardize(self.input_scaler_, X, np.dtype(self.dtype)), "X")
+            if sp.issparse(X):  # made dense a batch at a time, never whole
+                _check_finite(_sparse_extremes(X, self.input_scaler_).astype(self.dtype), "X")
+                X = SparseRows(X, self.input_scaler_, dtype, device)
+            else:
+                X = _check_finite(standardize(self.input_scaler_, X, np.dtype(self.dtype)), "X")
             Yt = to_tensor(Y, torch.long if Y.dtype.kind == "i" else dtype, device)
             weights = to_tensor(sample_weight, dtype, device)
             objective = Objective(network, X, Yt, weights, self._loss)
@@ -487,7 +498,8 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
     def _forward(self, X):
         """Network output for new data X, validated, as float64 numpy."""
         check_is_fitted(self)
-        return self._network_output(validate_data(self, X, reset=False, dtype=[np.float64, np.float32]))
+        return self._network_output(validate_data(self, X, reset=False, accept_sparse=("csr", "csc"),
+                                                  dtype=[np.float64, np.float32]))
 
     def _network_output(self, X):
         """Network output for a validated array, standardised and computed in chunks.
@@ -497,7 +509,9 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
         """
         network, wide = self.network_, None
         outputs = []
-        for start in range(0, len(X), CHUNK_ROWS):
+        if sp.issparse(X):
+            X = X.tocsr()  # row slices
+        for start in range(0, X.shape[0], CHUNK_ROWS):
             chunk = standardize(self.input_scaler_, X[start:start + CHUNK_ROWS], np.float64)
             out = _evaluate(network, chunk)
             if not np.isfinite(out).all():
@@ -506,7 +520,7 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
                 out = _evaluate(wide, chunk)
                 if not np.isfinite(out).all():
                     raise ValueError(f"X has values too large for the network (largest magnitude "
-                                     f"{np.abs(X).max():.3g}): its output is not finite even in float64")
+                                     f"{abs(X).max():.3g}): its output is not finite even in float64")
             outputs.append(out)
         return np.concatenate(outputs)
 
@@ -523,6 +537,7 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = True
         return tags
 
 
@@ -720,7 +735,7 @@ class TNNClassifier(ClassifierMixin, BaseTNN):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
         classes : array-like of shape (n_classes,), optional
             Every class of the whole data set: required on the first call,
@@ -836,7 +851,7 @@ intercepts_, n_layers_
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like of shape (n_samples,), optional
 

@@ -4,6 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from ._device import to_tensor
+from ._scaling import CHUNK_ROWS, standardize
 
 # The frozen projection of the training set is cached up to this size.
 EMBED_CACHE_BYTES = 64 * 2**20
@@ -39,6 +40,26 @@ LOSSES = {
 }
 
 
+class SparseRows:
+    """The rows of a sparse X, standardised and made dense a batch at a time.
+
+    Stands in for the training tensor ``X`` of an :class:`Objective`: indexing
+    it with a slice or an index tensor gives the dense rows on the device.
+    """
+
+    def __init__(self, X, scaler, dtype, device):
+        self.X, self.scaler, self.dtype, self.device = X.tocsr(), scaler, dtype, device
+
+    def __len__(self):
+        return self.X.shape[0]
+
+    def __getitem__(self, index):
+        if isinstance(index, torch.Tensor):
+            index = index.cpu().numpy()
+        rows = standardize(self.scaler, self.X[index], torch.empty((), dtype=self.dtype).numpy().dtype)
+        return torch.from_numpy(rows).to(self.device)
+
+
 class Objective:
     """The weighted mean of a per-sample loss over a mini-batch.
 
@@ -50,7 +71,7 @@ class Objective:
     Parameters
     ----------
     network : TNNetwork
-    X : ndarray (n_samples, n_features)
+    X : ndarray (n_samples, n_features) or SparseRows
         The training data, shared with torch without a copy when it can be.
     Y, weights : tensors on the network's device
         Encoded targets and sample weights.
@@ -60,7 +81,7 @@ class Objective:
     def __init__(self, network, X, Y, weights, loss):
         param = next(network.parameters())
         self.network = network
-        self.X = to_tensor(X, param.dtype, param.device)
+        self.X = X if isinstance(X, SparseRows) else to_tensor(X, param.dtype, param.device)
         self.Y, self.weights = Y, weights
         self.sample_loss, self.sample_loss_gradient = LOSSES[loss]
         self.uniform = bool((weights == weights[0]).all())
@@ -70,7 +91,11 @@ class Objective:
             # The frozen projection of the training set never changes; caching
             # it saves a matmul per step, which counts only while steps are small.
             with torch.no_grad():
-                self._embedded = network.embed(self.X)
+                if isinstance(X, SparseRows):
+                    self._embedded = torch.cat([network.embed(X[start:start + CHUNK_ROWS])
+                                                for start in range(0, len(X), CHUNK_ROWS)])
+                else:
+                    self._embedded = network.embed(self.X)
 
     def inputs(self, index):
         """The projection of the rows ``index``."""

@@ -1,6 +1,7 @@
 """The estimators' built-in standardisation of features and regression targets."""
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.preprocessing import StandardScaler
 
 # Rows standardised at a time: the float64 working copy stays small.
@@ -12,7 +13,12 @@ def fit_scaler(A, sample_weight):
 
     Weighted statistics make a weight of k the same as k copies of the row,
     and zero-weight rows do not count. Constant columns get a scale of 1.
+    A sparse ``A`` is not centred here (that would make it dense); its means
+    are computed all the same and :func:`standardize` subtracts them a chunk
+    of rows at a time.
     """
+    if sp.issparse(A):
+        return StandardScaler(with_mean=False).fit(A, sample_weight=sample_weight).set_params(with_mean=True)
     return StandardScaler().fit(A, sample_weight=sample_weight)
 
 
@@ -21,16 +27,15 @@ def standardize(scaler, A, dtype):
 
     Centring before the cast keeps what float32 would lose: features of
     1e4 ± 1e-3 keep their variation. Values beyond ``dtype``'s range become
-    infinite; callers check. ``scaler=None`` only casts.
+    infinite; callers check. ``scaler=None`` only casts. A sparse ``A`` is
+    made dense (pass it a batch of rows at a time).
     """
-    if scaler is None:
-        with np.errstate(over="ignore"):
-            return np.ascontiguousarray(A, dtype=dtype)
     out = np.empty(A.shape, dtype=dtype)
     with np.errstate(over="ignore"):
-        for start in range(0, len(A), CHUNK_ROWS):
-            chunk = np.asarray(A[start:start + CHUNK_ROWS], dtype=np.float64)
-            out[start:start + CHUNK_ROWS] = (chunk - scaler.mean_) / scaler.scale_
+        for start in range(0, A.shape[0], CHUNK_ROWS):
+            chunk = A[start:start + CHUNK_ROWS]
+            chunk = chunk.toarray() if sp.issparse(chunk) else np.asarray(chunk, dtype=np.float64)
+            out[start:start + CHUNK_ROWS] = chunk if scaler is None else (chunk - scaler.mean_) / scaler.scale_
     return out
 
 
