@@ -10,6 +10,7 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 import torch
+from scipy.special import expit, log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
@@ -18,7 +19,7 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
 from tqdm.auto import tqdm
 
 from ._backprop import BackpropTrainer
@@ -173,7 +174,8 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Class labels (classifier) or real targets (regressor).
+            Class labels or a multilabel indicator matrix (classifier), or
+            real targets (regressor).
         sample_weight : array-like of shape (n_samples,), optional
             Per-sample weights of the loss.
 
@@ -229,7 +231,7 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
 
             X_val = y_val = None
             if self.early_stopping and not incremental:
-                stratify = y if isinstance(self, ClassifierMixin) else None
+                stratify = y if isinstance(self, ClassifierMixin) and not self._multilabel else None
                 split = train_test_split(X, Y, y, sample_weight, test_size=self.validation_fraction,
                                          random_state=rng, stratify=stratify)
                 X, X_val, Y, _, _, y_val, sample_weight, _ = split
@@ -683,7 +685,7 @@ class TNNClassifier(ClassifierMixin, BaseTNN):
         Network outputs: one per class (also for two classes, where
         ``MLPClassifier`` has one).
     out_activation_ : str
-        'softmax'.
+        'softmax', or 'logistic' for multilabel y.
 
     Examples
     --------
@@ -695,8 +697,11 @@ class TNNClassifier(ClassifierMixin, BaseTNN):
     True
     """
 
-    _multi_output = False
-    _loss = "cross_entropy"
+    _multi_output = True  # a multilabel indicator matrix
+
+    @property
+    def _loss(self):
+        return "binary_cross_entropy" if self._multilabel else "cross_entropy"
 
     @property
     def n_outputs_(self):
@@ -706,12 +711,24 @@ class TNNClassifier(ClassifierMixin, BaseTNN):
     @property
     def out_activation_(self):
         check_is_fitted(self)
-        return "softmax"
+        return "logistic" if self._multilabel else "softmax"
 
     def _encode_targets(self, y, first_fit, sample_weight, classes=None):
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
         check_classification_targets(y)
-        if type_of_target(y) not in ("binary", "multiclass"):
-            raise ValueError(f"TNNClassifier supports binary and multiclass targets, got {type_of_target(y)!r}")
+        target_type = type_of_target(y)
+        if target_type not in ("binary", "multiclass", "multilabel-indicator"):
+            raise ValueError(f"TNNClassifier supports binary, multiclass and multilabel-indicator targets, "
+                             f"got {target_type!r}")
+        multilabel = target_type == "multilabel-indicator"
+        if first_fit:
+            self._multilabel = multilabel
+        elif multilabel != self._multilabel:
+            raise ValueError(f"y is {target_type}, the first fit's was "
+                             f"{'multilabel-indicator' if self._multilabel else 'not'}")
+        if multilabel:
+            return self._encode_labels(y, first_fit, classes)
         if first_fit:
             self._label_encoder = LabelEncoder().fit(y if classes is None else classes)
             self.classes_ = self._label_encoder.classes_
@@ -726,6 +743,16 @@ class TNNClassifier(ClassifierMixin, BaseTNN):
             raise ValueError(f"y contains classes not in classes_ {self.classes_.tolist()}: {unknown.tolist()}")
         return self._label_encoder.transform(y).astype(np.int64), len(self.classes_)
 
+    def _encode_labels(self, y, first_fit, classes):
+        """A multilabel indicator matrix as float targets, one output per label (as MLPClassifier)."""
+        if first_fit:
+            self.classes_ = np.arange(y.shape[1])
+        if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(f"classes={list(classes)!r} does not match the {y.shape[1]} labels of y")
+        if y.shape[1] != len(self.classes_):
+            raise ValueError(f"y has {y.shape[1]} labels, the first fit had {len(self.classes_)}")
+        return y.astype(np.float64), y.shape[1]
+
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train for one iteration on a chunk of data, continuing any previous fit.
@@ -736,7 +763,8 @@ class TNNClassifier(ClassifierMixin, BaseTNN):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or a multilabel indicator matrix.
         classes : array-like of shape (n_classes,), optional
             Every class of the whole data set: required on the first call,
             as a chunk may lack some; optional afterwards.
@@ -751,34 +779,42 @@ class TNNClassifier(ClassifierMixin, BaseTNN):
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     def _validation_score(self, X, y):
-        return accuracy_score(y, self.classes_[self._network_output(X).argmax(axis=1)])
+        return accuracy_score(y, self._labels(self._network_output(X)))
+
+    def _labels(self, logits):
+        if self._multilabel:
+            return (logits > 0).astype(np.int64)
+        return self.classes_[logits.argmax(axis=1)]
 
     def decision_function(self, X):
-        """Class scores (logits): shape (n_samples,) for two classes, else (n_samples, n_classes)."""
+        """Class scores (logits): shape (n_samples,) for two classes, else (n_samples, n_classes)
+        (one per label for multilabel y)."""
         logits = self._forward(X)
-        return logits[:, 1] - logits[:, 0] if logits.shape[1] == 2 else logits
+        return logits[:, 1] - logits[:, 0] if logits.shape[1] == 2 and not self._multilabel else logits
 
     def predict_proba(self, X):
-        """Class probabilities, shape (n_samples, n_classes), in the order of ``classes_``."""
+        """Class probabilities, shape (n_samples, n_classes), in the order of ``classes_``
+        (for multilabel y, each label's own probability)."""
         logits = self._forward(X)
-        logits -= logits.max(axis=1, keepdims=True)
-        proba = np.exp(logits)
-        return proba / proba.sum(axis=1, keepdims=True)
+        if self._multilabel:
+            return expit(logits)
+        return softmax(logits, axis=1)
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`."""
         logits = self._forward(X)
-        logits -= logits.max(axis=1, keepdims=True)
-        return logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        if self._multilabel:
+            return -np.logaddexp(0.0, -logits)
+        return log_softmax(logits, axis=1)
 
     def predict(self, X):
-        """Predicted class labels, of the type given at fit."""
-        scores = self._forward(X)
-        return self.classes_[scores.argmax(axis=1)]
+        """Predicted class labels, of the type given at fit (an indicator matrix for multilabel y)."""
+        return self._labels(self._forward(X))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_label = False
+        tags.classifier_tags.multi_label = True
+        tags.target_tags.multi_output = False  # multilabel only
         return tags
 
 

@@ -34,8 +34,19 @@ def squared_error_gradient(output, target):
     return 0.5 * residual.square().mean(dim=1), residual.div_(output.shape[1])
 
 
+def binary_cross_entropy(output, target):
+    """Per-sample binary cross-entropy of logits ``output`` against 0/1 labels, summed over the labels."""
+    return F.binary_cross_entropy_with_logits(output, target, reduction="none").sum(dim=1)
+
+
+def binary_cross_entropy_gradient(output, target):
+    """Per-sample binary cross-entropy and its gradient with respect to ``output``."""
+    return binary_cross_entropy(output, target), torch.sigmoid(output).sub_(target)
+
+
 LOSSES = {
     "cross_entropy": (cross_entropy, cross_entropy_gradient),
+    "binary_cross_entropy": (binary_cross_entropy, binary_cross_entropy_gradient),
     "squared_error": (squared_error, squared_error_gradient),
 }
 
@@ -75,7 +86,7 @@ class Objective:
         The training data, shared with torch without a copy when it can be.
     Y, weights : tensors on the network's device
         Encoded targets and sample weights.
-    loss : {'cross_entropy', 'squared_error'}
+    loss : {'cross_entropy', 'binary_cross_entropy', 'squared_error'}
     """
 
     def __init__(self, network, X, Y, weights, loss):

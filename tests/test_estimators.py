@@ -780,3 +780,26 @@ def test_sparse_input_beyond_the_fit_dtype_is_a_clear_error():
     with pytest.raises(ValueError, match="X has values too large"):
         est.fit(sp.csr_matrix(X), y)
     assert not hasattr(est, "network_")
+
+
+def test_multilabel_targets_as_mlpclassifier():
+    from sklearn.datasets import make_multilabel_classification
+    from sklearn.neural_network import MLPClassifier
+
+    X, Y = make_multilabel_classification(400, n_features=10, n_classes=4, random_state=0)
+    X_train, X_test, Y_train, Y_test = train_test_split(X, Y, random_state=0)
+    est = TNNClassifier(hidden_layer_sizes=(16,), random_state=0).fit(X_train, Y_train)
+    np.testing.assert_array_equal(est.classes_, np.arange(4))
+    assert est.out_activation_ == "logistic" and est.n_outputs_ == 4
+    logits = est.decision_function(X_test)
+    proba = est.predict_proba(X_test)
+    # Each label's own probability (rows need not sum to one) and the labels it implies.
+    np.testing.assert_allclose(proba, 1 / (1 + np.exp(-logits)), rtol=1e-12)
+    np.testing.assert_allclose(np.exp(est.predict_log_proba(X_test)), proba, rtol=1e-12)
+    np.testing.assert_array_equal(est.predict(X_test), (proba > 0.5).astype(int))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        mlp = make_pipeline(StandardScaler(), MLPClassifier((16,), random_state=0)).fit(X_train, Y_train)
+    assert est.score(X_test, Y_test) >= mlp.score(X_test, Y_test) - 0.05  # subset accuracy
+    with pytest.raises(ValueError, match="multilabel-indicator"):
+        est.set_params(warm_start=True).fit(X_train, Y_train[:, 0])

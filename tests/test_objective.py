@@ -11,12 +11,20 @@ def small_network(n_outputs):
     return TNNetwork(3, n_outputs, (8,), layer_dims((8, 8)), 2, ("relu",), "fixed", g, torch.float64, "cpu")
 
 
-@pytest.mark.parametrize("loss", ["cross_entropy", "squared_error"])
+def targets(loss, rng):
+    """Encoded targets of 20 samples for ``loss``, and the number of network outputs."""
+    if loss == "cross_entropy":
+        return torch.as_tensor(rng.integers(0, 3, 20)), 3
+    if loss == "binary_cross_entropy":  # 3 labels, each 0 or 1
+        return torch.as_tensor(rng.integers(0, 2, (20, 3)), dtype=torch.float64), 3
+    return torch.randn(20, 2, dtype=torch.float64), 2
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "binary_cross_entropy", "squared_error"])
 @pytest.mark.parametrize("uniform", [True, False])
 def test_loss_and_gradient_equal_autograd_of_the_weighted_mean(loss, uniform):
     rng = np.random.default_rng(0)
-    Y = torch.as_tensor(rng.integers(0, 3, 20)) if loss == "cross_entropy" else torch.randn(20, 2, dtype=torch.float64)
-    n_outputs = 3 if loss == "cross_entropy" else 2
+    Y, n_outputs = targets(loss, rng)
     weights = torch.ones(20, dtype=torch.float64) if uniform else torch.as_tensor(rng.uniform(0, 2, 20))
     objective = Objective(small_network(n_outputs), rng.normal(size=(20, 3)), Y, weights, loss)
     index = torch.tensor([3, 0, 7, 7, 12])
@@ -37,3 +45,13 @@ def test_the_frozen_projection_is_cached_and_equals_embedding():
     index = torch.tensor([4, 1])
     assert objective._embedded is not None
     torch.testing.assert_close(objective.inputs(index), net.embed(torch.as_tensor(X)[index]))
+
+
+def test_binary_cross_entropy_is_the_log_loss_summed_over_labels():
+    # As MLPClassifier's multilabel loss: -sum_j y_j log p_j + (1 - y_j) log(1 - p_j), p = sigmoid.
+    rng = np.random.default_rng(2)
+    logits = torch.as_tensor(rng.normal(size=(6, 4)) * 3)
+    Y = torch.as_tensor(rng.integers(0, 2, (6, 4)), dtype=torch.float64)
+    p = 1 / (1 + np.exp(-logits.numpy()))
+    expected = -(Y.numpy() * np.log(p) + (1 - Y.numpy()) * np.log(1 - p)).sum(axis=1)
+    np.testing.assert_allclose(LOSSES["binary_cross_entropy"][0](logits, Y).numpy(), expected, rtol=1e-12)
