@@ -237,7 +237,7 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
                 X, X_val, Y, _, _, y_val, sample_weight, _ = split
             if sp.issparse(X):  # made dense a batch at a time, never whole
                 _check_finite(_sparse_extremes(X, self.input_scaler_).astype(self.dtype), "X")
-                X = SparseRows(X, self.input_scaler_, dtype, device)
+                X = SparseRows(X, self.input_scaler_, np.dtype(self.dtype), device)
             else:
                 X = _check_finite(standardize(self.input_scaler_, X, np.dtype(self.dtype)), "X")
             Yt = to_tensor(Y, torch.long if Y.dtype.kind == "i" else dtype, device)

@@ -59,6 +59,7 @@ class SparseRows:
     """
 
     def __init__(self, X, scaler, dtype, device):
+        """``dtype``: the numpy dtype of the rows (that of the network)."""
         self.X, self.scaler, self.dtype, self.device = X.tocsr(), scaler, dtype, device
 
     def __len__(self):
@@ -67,8 +68,7 @@ class SparseRows:
     def __getitem__(self, index):
         if isinstance(index, torch.Tensor):
             index = index.cpu().numpy()
-        rows = standardize(self.scaler, self.X[index], torch.empty((), dtype=self.dtype).numpy().dtype)
-        return torch.from_numpy(rows).to(self.device)
+        return torch.from_numpy(standardize(self.scaler, self.X[index], self.dtype)).to(self.device)
 
 
 class Objective:

@@ -176,16 +176,17 @@ class DMRGSweeper:
         loss, grad_B, grads = problem.gradients(index, B)
         output_weight = self.network.output.weight
 
+        def penalty(bond):
+            return l2 * (bond.square().sum() + output_weight.square().sum() + others)
+
         def objective(bond):
             value = problem.loss(index, bond)
-            if l2:
-                value = value + l2 * (bond.square().sum() + output_weight.square().sum() + others)
-            return float(value)
+            return float(value + penalty(bond) if l2 else value)
 
         with torch.no_grad():
             if l2:
                 # The penalty's gradient in closed form keeps it out of the graph.
-                loss = loss + l2 * (B.square().sum() + output_weight.square().sum() + others)
+                loss = loss + penalty(B)
                 grad_B = grad_B.add_(B, alpha=2 * l2)
                 grads[self._output_index] = grads[self._output_index].add_(output_weight, alpha=2 * l2)
             loss = float(loss)
@@ -197,8 +198,9 @@ class DMRGSweeper:
             step = self.step_scales[layer_index] * self.learning_rate
             bond_slope = -step * float(grad_B.square().sum())
 
+            moved = B - step * grad_B
             dense.move(1.0)
-            if objective(B - step * grad_B) <= loss + ARMIJO * (bond_slope + dense.slope) + tolerance:
+            if objective(moved) <= loss + ARMIJO * (bond_slope + dense.slope) + tolerance:
                 bond_factor = dense_factor = 1.0
             else:
                 dense.move(0.0)
@@ -211,7 +213,7 @@ class DMRGSweeper:
                     dense.move(0.0)
             self.step_scales[layer_index] = _next_scale(self.step_scales[layer_index], bond_factor, MAX_SCALE)
             self.dense_scale = _next_scale(self.dense_scale, dense_factor, MAX_DENSE_SCALE)
-            return B - (bond_factor * step) * grad_B, loss
+            return moved, loss
 
     def _bond_problem(self, layer_index, cores, bond, bond_shape, loss_fn, batch_size):
         """The objective of one visit as a function of the bond tensor.

@@ -6,11 +6,12 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
-from sklearn.datasets import make_classification, make_regression
+from sklearn.datasets import make_classification, make_multilabel_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
 from sklearn.neural_network import MLPClassifier
@@ -25,6 +26,8 @@ from sklearn.utils.estimator_checks import (
 )
 from threadpoolctl import threadpool_limits
 
+import skltnn._estimators
+import skltnn._objective
 from skltnn import TNNClassifier, TNNRegressor
 from skltnn._backprop import BackpropTrainer
 from skltnn._objective import Objective
@@ -747,11 +750,6 @@ def test_logistic_is_sigmoid_by_its_scikit_learn_name():
 @pytest.mark.parametrize("Estimator", [TNNClassifier, TNNRegressor])
 @pytest.mark.parametrize("fmt", ["csr", "csc"])
 def test_sparse_input_fits_as_dense_a_batch_at_a_time(Estimator, fmt, monkeypatch):
-    import scipy.sparse as sp
-
-    import skltnn._estimators
-    import skltnn._objective
-
     X, y = make_classification(300, n_features=12, random_state=0)
     X[np.abs(X) < 0.8] = 0.0  # about half the entries
     X_sparse = sp.csr_matrix(X).asformat(fmt)
@@ -772,8 +770,6 @@ def test_sparse_input_fits_as_dense_a_batch_at_a_time(Estimator, fmt, monkeypatc
 
 
 def test_sparse_input_beyond_the_fit_dtype_is_a_clear_error():
-    import scipy.sparse as sp
-
     X, y = make_classification(60, n_features=4, random_state=0)
     X[0, 0] = 1e300  # finite in float64; its standardised column is not in float32
     est = TNNClassifier(**FAST)
@@ -783,9 +779,6 @@ def test_sparse_input_beyond_the_fit_dtype_is_a_clear_error():
 
 
 def test_multilabel_targets_as_mlpclassifier():
-    from sklearn.datasets import make_multilabel_classification
-    from sklearn.neural_network import MLPClassifier
-
     X, Y = make_multilabel_classification(400, n_features=10, n_classes=4, random_state=0)
     X_train, X_test, Y_train, Y_test = train_test_split(X, Y, random_state=0)
     est = TNNClassifier(hidden_layer_sizes=(16,), random_state=0).fit(X_train, Y_train)
