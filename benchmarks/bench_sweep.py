@@ -22,7 +22,8 @@ from skltnn._contract import contraction_plan, merge_pair, plan_cost
 from skltnn._linalg import svd
 from skltnn._network import TNNetwork, layer_dims
 from skltnn._objective import Objective
-from skltnn._sweep import DMRGSweeper
+from skltnn._solvers import DMRGSweeper
+from skltnn._solvers._sweep import _AutogradBond
 
 
 def best_of(fn, repeats=20):
@@ -43,17 +44,16 @@ def bond_update_breakdown(width, batch, bond_dim):
     y = torch.randint(0, 3, (batch,))
     objective = Objective(net, X, y, torch.ones(batch), "cross_entropy")
     index = torch.arange(batch)
-    sweeper = DMRGSweeper(net, 0.05, bond_dim, 0.0, "all_layers")
+    sweeper = DMRGSweeper(net, learning_rate=0.05, bond_dim=bond_dim, svd_cutoff=0.0, sweep="all_layers")
     cores = [c.detach() for c in net.tn_layers[0].cores]
     B = merge_pair(cores[0], cores[1])
-    hand_written = sweeper._bond_problem(0, cores, 0, B.shape, objective, batch)
-    # A plain closure has no loss_and_gradient: the sweep then uses autograd.
-    autograd = sweeper._bond_problem(0, cores, 0, B.shape, lambda i, r=None: objective(i, r), batch)
+    hand_written = sweeper._bond_problem(0, 0, objective, batch)
+    autograd = _AutogradBond(net, objective, 0, 0)
     full = best_of(lambda: objective(index).backward())
     hand = best_of(lambda: hand_written.gradients(index, B))
     auto = best_of(lambda: autograd.gradients(index, B))
     trial = best_of(lambda: hand_written.loss(index, B))
-    adam = best_of(lambda: sweeper.dense_optimizer.direction(hand_written.gradients(index, B)[2])) - hand
+    adam = best_of(lambda: sweeper.line_search.dense_optimizer.direction(hand_written.gradients(index, B)[2])) - hand
     one_batch = BatchStream(batch, batch, False, np.random.RandomState(0), "cpu")
     update = best_of(lambda: sweeper.update_bond(0, 0, "right", objective, 1e-4, one_batch))
     (i1, o1), (i2, o2) = cores[0].shape[1:3], cores[1].shape[1:3]

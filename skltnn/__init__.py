@@ -4,10 +4,11 @@ Hidden layers hold their weights as matrix product operators (MPO) and are
 trained by a DMRG-like two-site sweep or by ordinary backpropagation.
 """
 
-from ._estimators import TNNClassifier, TNNRegressor
+from ._classifier import TNNClassifier
 from ._factorize import balanced_factors
 from ._layers import MPOLinear
 from ._mpo import MPO
+from ._regressor import TNNRegressor
 
 __version__ = "0.1.0.dev0"
 

@@ -64,4 +64,36 @@ def default_n_cores(n_in, n_out):
     """
     largest = max(n_in, n_out)
     n_cores = max(2, round(math.log(largest, 4))) if largest > 1 else 1
-    return max(1, min(n_cores, max(len(_prime_factors(n_in)), len(_prime_factors(n_out)))))
+    return max(1, min(n_cores, _max_cores(n_in, n_out)))
+
+
+def _max_cores(n_in, n_out):
+    # More cores than this would have one that maps 1 input to 1 output.
+    return max(len(_prime_factors(n_in)), len(_prime_factors(n_out)), 1)
+
+
+def factorize_layer(n_in, n_out, n_cores=None):
+    """Per-core dimensions of an ``n_in x n_out`` MPO: ``(in_dims, out_dims)``.
+
+    The one rule every MPO layer follows (the estimators' TN layers and
+    :class:`MPOLinear` alike): ``n_cores`` cores (default
+    :func:`default_n_cores`), each width split by :func:`balanced_factors`
+    and padded with ones where it has fewer prime factors than cores (e.g.
+    64 x 10 over 3 cores: ``(4, 4, 4)`` and ``(5, 2, 1)``).
+
+    Raises
+    ------
+    ValueError
+        When ``n_cores`` exceeds the prime factors of both widths: some core
+        would then map a single input to a single output.
+    """
+    if n_cores is None:
+        n_cores = default_n_cores(n_in, n_out)
+    elif n_cores > _max_cores(n_in, n_out):
+        raise ValueError(
+            f"{n_in} x {n_out} cannot be split over {n_cores} cores: the widths have "
+            f"{_max_cores(n_in, n_out)} prime factors at most (choose fewer cores or widths "
+            f"with more prime factors, e.g. powers of 2)"
+        )
+    return (balanced_factors(n_in, n_cores, allow_ones=True),
+            balanced_factors(n_out, n_cores, allow_ones=True))

@@ -5,9 +5,9 @@ import math
 import torch
 from torch import nn
 
-from ._contract import mpo_matmul, squared_norm
-from ._factorize import _prime_factors, balanced_factors, default_n_cores
+from ._factorize import factorize_layer
 from ._layers import MPOLinear
+from ._layers._base import set_parameter
 
 ACTIVATIONS = {
     "identity": lambda z: z,
@@ -38,21 +38,12 @@ def init_std(activation, fan_in, fan_out):
 
 
 def layer_dims(widths, n_cores=None):
-    """Per-core (in_dims, out_dims) of each TN layer ``widths[l] -> widths[l+1]``.
-
-    With ``n_cores=None`` each layer gets about one core per factor of 4 of
-    its width, limited by what both widths can be split into (factors >= 2).
-    An explicit ``n_cores`` must split every width into factors >= 2.
-    """
+    """Per-core (in_dims, out_dims) of each TN layer ``widths[l] -> widths[l+1]``,
+    by :func:`~skltnn._factorize.factorize_layer` (the rule of every MPO layer)."""
     dims = []
     for index, (n_in, n_out) in enumerate(zip(widths, widths[1:])):
-        if n_cores is None:
-            n = min(default_n_cores(n_in, n_out), len(_prime_factors(n_in)) or 1,
-                    len(_prime_factors(n_out)) or 1)
-        else:
-            n = n_cores
         try:
-            dims.append((balanced_factors(n_in, n), balanced_factors(n_out, n)))
+            dims.append(factorize_layer(n_in, n_out, n_cores))
         except ValueError as exc:
             raise ValueError(f"TN layer {index} ({n_in} -> {n_out} units): {exc}") from None
     return dims
@@ -118,93 +109,103 @@ class TNNetwork(nn.Module):
         """The input projection (identity when there is none)."""
         return X if self.projection is None else X @ self.projection
 
-    def head(self, Z, replaced=None):
+    def head(self, Z, weights=None):
         """Everything after the projection.
 
-        ``replaced = (layer_index, cores)`` swaps in other cores for one TN
-        layer: the sweep's merged bond tensor.
+        ``weights``: {TN layer index: weight} uses those weights (see
+        :class:`~skltnn._layers.TensorLayer`) instead of the layers' own.
         """
         for index, (layer, act) in enumerate(zip(self.tn_layers, self.activations)):
-            cores = replaced[1] if replaced is not None and replaced[0] == index else None
-            Z = ACTIVATIONS[act](layer(Z, cores=cores))
+            weight = weights.get(index) if weights else None
+            Z = ACTIVATIONS[act](layer(Z) if weight is None else weight.apply(Z) + layer.bias)
         return self.output(Z)
 
     def forward(self, X):
         return self.head(self.embed(X))
 
-    def forward_with(self, Z, layer_index, weight):
-        """The output for a projected batch ``Z``, TN layer ``layer_index``
-        using the dense matrix ``weight`` (N_in, N_out) instead of its cores.
+    @torch.no_grad()
+    def trace(self, Z, weights=None):
+        """The output for a projected batch ``Z`` and the input of every layer.
 
-        Returns the output and the input of every TN layer followed by the
-        last activation (what :meth:`backprop` needs).
+        Returns the output and ``inputs``: the input of each TN layer, then
+        that of the output layer. ``weights`` as in :meth:`head`.
         """
-        with torch.no_grad():
-            activations = [Z]
-            for index, (layer, act) in enumerate(zip(self.tn_layers, self.activations)):
-                if index == layer_index:
-                    Z = torch.addmm(layer.bias, Z, weight)
-                else:
-                    Z = mpo_matmul(Z, [c.detach() for c in layer.cores]).add_(layer.bias)
-                Z = ACTIVATIONS[act](Z)
-                activations.append(Z)
-            return torch.addmm(self.output.bias, Z, self.output.weight.t()), activations
+        inputs = [Z]
+        for index, (layer, act) in enumerate(zip(self.tn_layers, self.activations)):
+            weight = (weights or {}).get(index) or layer.weight()
+            Z = ACTIVATIONS[act](weight.affine(Z, layer.bias))
+            inputs.append(Z)
+        return torch.addmm(self.output.bias, Z, self.output.weight.t()), inputs
 
-    def backprop(self, X, Z, loss_and_gradient, layer_index, weight):
-        """The loss and its gradients by a hand-written backward pass.
+    @torch.no_grad()
+    def backward(self, inputs, grad_output, weights=None, X=None):
+        """The gradients of a loss from its gradient with respect to the output.
 
-        Faster than autograd on small networks, where eager PyTorch spends
-        more time per operation than on the arithmetic. TN layer
-        ``layer_index`` uses the dense matrix ``weight`` instead of its cores.
+        A hand-written backward pass: faster than autograd on small networks,
+        where eager PyTorch spends more time per operation than on the
+        arithmetic.
 
         Parameters
         ----------
-        X : tensor (B, n_features) or None
-            The batch, needed only by a trainable projection.
-        Z : tensor (B, width)
-            Its projection.
-        loss_and_gradient : callable(output) -> (scalar tensor, tensor like output)
-        layer_index : int
-        weight : tensor (N_in, N_out)
+        inputs : list of tensors
+            From :meth:`trace` (with the same ``weights``).
+        grad_output : tensor like the output
+        weights : dict, optional
+            As in :meth:`head`.
+        X : tensor (B, n_features), optional
+            The batch before the projection: needed for a trainable
+            projection's gradient only.
 
         Returns
         -------
-        loss : scalar tensor
-        grad_weight : tensor like ``weight``
-        dense_grads : list of tensors, in the order of :meth:`dense_parameters`
+        dense_grads : list of tensors
+            In the order of :meth:`dense_parameters`.
+        layer_grads : list of tensors
+            Per TN layer, the gradient with respect to its output before the
+            activation (``x @ W + b``); its weight's gradient is
+            ``inputs[l].T @ layer_grads[l]``.
         """
         trainable_projection = isinstance(self.projection, nn.Parameter)
-        with torch.no_grad():
-            output, activations = self.forward_with(Z, layer_index, weight)
-            loss, grad = loss_and_gradient(output)
-            dense_grads = [grad.t() @ activations[-1], grad.sum(0)]
-            grad = grad @ self.output.weight
-            grad_weight = None
-            for index in reversed(range(len(self.tn_layers))):
-                grad = ACTIVATION_BACKWARD[self.activations[index]](grad, activations[index + 1])
-                dense_grads.insert(0, grad.sum(0))
-                if index == layer_index:
-                    grad_weight = activations[index].t() @ grad
-                if index == 0 and not trainable_projection:
-                    break
-                if index == layer_index:
-                    grad = grad @ weight.t()
-                else:
-                    grad = mpo_matmul(grad, [c.detach().transpose(1, 2) for c in self.tn_layers[index].cores])
-            if trainable_projection:
-                dense_grads.append(X.t() @ grad)
-        return loss, grad_weight, dense_grads
+        dense_grads = [grad_output.t() @ inputs[-1], grad_output.sum(0)]
+        layer_grads = [None] * len(self.tn_layers)
+        grad = grad_output @ self.output.weight
+        for index in reversed(range(len(self.tn_layers))):
+            grad = ACTIVATION_BACKWARD[self.activations[index]](grad, inputs[index + 1])
+            dense_grads.insert(0, grad.sum(0))
+            layer_grads[index] = grad
+            if index == 0 and not trainable_projection:
+                break
+            weight = (weights or {}).get(index) or self.tn_layers[index].weight()
+            grad = weight.apply_transpose(grad)
+        if trainable_projection:
+            dense_grads.append(X.t() @ grad)
+        return dense_grads, layer_grads
+
+    def weights(self):
+        """Detached copies of every parameter, for :meth:`load_weights`."""
+        return [param.detach().clone() for param in self.parameters()]
+
+    def load_weights(self, weights):
+        """Set every parameter to the values from :meth:`weights` (bond
+        dimensions may have changed since)."""
+        owners = [(module, name) for module in self.modules() for name, _ in module.named_parameters(recurse=False)]
+        for (module, name), value in zip(owners, weights):
+            set_parameter(module, name, value.clone())
 
     def squared_weight_norm(self):
         """Sum of ||W||_F^2 over the TN layers and the output layer (for L2)."""
         total = self.output.weight.pow(2).sum()
         for layer in self.tn_layers:
-            total = total + squared_norm(list(layer.cores))
+            total = total + layer.squared_norm()
         return total
 
     def dense_parameters(self):
-        """Parameters trained by ordinary gradient steps in the DMRG solver."""
+        """The parameters outside the TN layers' weights (biases, output layer, trainable projection)."""
         params = [layer.bias for layer in self.tn_layers] + list(self.output.parameters())
         if isinstance(self.projection, nn.Parameter):
             params.append(self.projection)
         return params
+
+    def penalized_dense_parameters(self):
+        """Those of :meth:`dense_parameters` that the L2 penalty covers."""
+        return [self.output.weight]

@@ -74,10 +74,10 @@ class SparseRows:
 class Objective:
     """The weighted mean of a per-sample loss over a mini-batch.
 
-    ``objective(index, replaced=None)`` is the loss of the network on the
-    rows ``index`` (``replaced`` as in ``TNNetwork.head``); the trainers that
-    write their own backward pass use :attr:`X`, :meth:`inputs` and
-    :meth:`loss_and_gradient`.
+    ``objective(index, weights=None)`` is the loss of the network on the
+    rows ``index`` (``weights`` as in ``TNNetwork.head``); a solver that
+    writes its own backward pass uses :meth:`rows`, :meth:`inputs`,
+    :meth:`output_loss` and :meth:`loss_and_gradient`.
 
     Parameters
     ----------
@@ -108,6 +108,10 @@ class Objective:
                 else:
                     self._embedded = network.embed(self.X)
 
+    def rows(self, index):
+        """The training rows ``index`` (before the projection)."""
+        return self.X[index]
+
     def inputs(self, index):
         """The projection of the rows ``index``."""
         if self._embedded is not None:
@@ -136,5 +140,5 @@ class Objective:
         w = self.weights[index]
         return w / w.sum()
 
-    def __call__(self, index, replaced=None):
-        return self.output_loss(self.network.head(self.inputs(index), replaced), index)
+    def __call__(self, index, weights=None):
+        return self.output_loss(self.network.head(self.inputs(index), weights), index)

@@ -26,12 +26,11 @@ from sklearn.utils.estimator_checks import (
 )
 from threadpoolctl import threadpool_limits
 
-import skltnn._estimators
+import skltnn._base
 import skltnn._objective
 from skltnn import TNNClassifier, TNNRegressor
-from skltnn._backprop import BackpropTrainer
 from skltnn._objective import Objective
-from skltnn._sweep import DMRGSweeper
+from skltnn._solvers import AdamSolver, DMRGSweeper
 from skltnn.datasets import make_spiral
 
 from ._reference import brute_force_spectra, pad
@@ -290,7 +289,7 @@ def test_a_blown_up_iteration_is_undone_and_the_step_halved(monkeypatch):
         if iteration == 2:
             kept["bias"] = output_bias(est)
         if iteration == 3:
-            kept["scales"] = list(sweeper.step_scales)
+            kept["scales"] = list(sweeper.line_search.step_scales)
             with torch.no_grad():
                 est.network_.output.weight.mul_(1e4)
             return 1e6
@@ -300,7 +299,7 @@ def test_a_blown_up_iteration_is_undone_and_the_step_halved(monkeypatch):
 
     def spied(self, factor):
         reduce_step(self, factor)
-        reductions.append((factor, list(self.step_scales)))
+        reductions.append((factor, list(self.line_search.step_scales)))
 
     monkeypatch.setattr(DMRGSweeper, "reduce_step", spied)
     est = TNNClassifier(**{**FAST, "max_iter": 3})
@@ -315,7 +314,7 @@ def test_a_blown_up_iteration_is_undone_and_the_step_halved(monkeypatch):
 
 def test_backprop_recovers_from_a_divergence_with_a_smaller_step(monkeypatch):
     X, y = make_classification(100, n_features=4, random_state=0)
-    run_iteration, rates = BackpropTrainer.run_iteration, []
+    run_iteration, rates = AdamSolver.run_iteration, []
 
     def scripted(self, *args):
         rates.append(self.optimizer.param_groups[0]["lr"])
@@ -323,7 +322,7 @@ def test_backprop_recovers_from_a_divergence_with_a_smaller_step(monkeypatch):
             raise FloatingPointError("the training loss is not finite")
         return run_iteration(self, *args)
 
-    monkeypatch.setattr(BackpropTrainer, "run_iteration", scripted)
+    monkeypatch.setattr(AdamSolver, "run_iteration", scripted)
     with pytest.warns(ConvergenceWarning, match="maximum iterations"):
         est = TNNClassifier(**{**FAST, "max_iter": 3}, solver="adam").fit(X, y)
     assert rates == [0.01, 0.01, 0.005] and np.isnan(est.loss_curve_[1])
@@ -698,7 +697,7 @@ def test_bad_parameters_are_invalid_parameter_errors(Estimator, params):
     [
         (dict(activation=("relu", "tanh")), "one per TN layer"),
         (dict(activation=("gelu",)), "activation must be one of"),
-        (dict(hidden_layer_sizes=(7,), n_cores=3), r"TN layer 0 .*7 cannot be factorised into 3 factors"),
+        (dict(hidden_layer_sizes=(7,), n_cores=3), r"TN layer 0 .*7 x 7 cannot be split over 3 cores"),
         (dict(hidden_layer_sizes=(13,)), "single core"),
         (dict(hidden_layer_sizes=(0,)), "hidden_layer_sizes must be positive integers"),
         (dict(hidden_layer_sizes=()), "hidden_layer_sizes must be positive integers"),
@@ -757,7 +756,7 @@ def test_sparse_input_fits_as_dense_a_batch_at_a_time(Estimator, fmt, monkeypatc
     dense = Estimator(**params).fit(X, y)
     # Rows are made dense a batch (or a chunk) at a time, never all at once.
     monkeypatch.setattr(skltnn._objective, "CHUNK_ROWS", 64)
-    monkeypatch.setattr(skltnn._estimators, "CHUNK_ROWS", 64)
+    monkeypatch.setattr(skltnn._base, "CHUNK_ROWS", 64)
     densified = []
     to_dense = sp.csr_matrix.toarray
     monkeypatch.setattr(sp.csr_matrix, "toarray", lambda self, *a: densified.append(self.shape[0]) or

@@ -22,11 +22,11 @@ def test_forward_matches_dense_weight_and_bias():
 def test_gradcheck_against_finite_differences():
     layer = MPOLinear(12, 6, bond_dim=2, in_dims=(3, 4), out_dims=(3, 2), dtype=torch.float64)
     x = torch.randn(4, 12, dtype=torch.float64, requires_grad=True)
-    params = (*layer.cores, layer.bias)
+
+    names, params = zip(*layer.named_parameters())
 
     def f(x, *params):
-        cores, bias = list(params[:-1]), params[-1]
-        return layer(x, cores=cores) - layer.bias + bias
+        return torch.func.functional_call(layer, dict(zip(names, params)), (x,))
 
     assert torch.autograd.gradcheck(f, (x, *params))
 
@@ -126,3 +126,28 @@ def test_bond_dim_and_repr_follow_the_cores():
     assert widest > 1 and layer.bond_dim == widest and f"bond_dim={widest}," in repr(layer)
     assert MPOLinear(256, 256, bond_dim=4).bond_dim == 4
     assert MPOLinear(6, 6, bond_dim=99, in_dims=(2, 3), out_dims=(3, 2)).bond_dim == 6  # the exact limit
+
+
+def test_merge_and_split_at_full_rank_keep_w_and_give_the_bond_spectrum():
+    layer = MPOLinear(24, 12, bond_dim=3, in_dims=(2, 3, 4), out_dims=(3, 2, 2), dtype=torch.float64,
+                      random_state=0)
+    W = layer.to_dense().detach().clone()
+    layer.canonicalize(0)
+    torch.testing.assert_close(layer.to_dense(), W)
+    B = layer.merge(0)
+    kept = layer.split(0, B, direction="right", max_rank=None, cutoff=0.0)
+    torch.testing.assert_close(layer.to_dense(), W)
+    # Bond 0 of W viewed as (i_1 o_1) x (i_2 o_2 i_3 o_3): brute-force SVD.
+    M = W.reshape(2, 3, 4, 3, 2, 2).permute(0, 3, 1, 4, 2, 5).reshape(6, -1)
+    expected = torch.linalg.svdvals(M)[:len(kept)]
+    torch.testing.assert_close(kept, expected)
+    assert layer.cores[1].shape[0] == len(kept) == 6 and layer.bond_dim == 6
+
+
+def test_a_split_that_keeps_the_shape_updates_the_parameters_in_place():
+    layer = MPOLinear(16, 16, bond_dim=2, in_dims=(4, 4), out_dims=(4, 4), dtype=torch.float64, random_state=0)
+    same = list(layer.cores)
+    layer.split(0, layer.merge(0), direction="left", max_rank=2, cutoff=0.0)
+    assert all(a is b for a, b in zip(layer.cores, same))  # the optimiser's references stay valid
+    layer.split(0, layer.merge(0) + 0.1, direction="left", max_rank=4, cutoff=0.0)
+    assert layer.cores[0] is not same[0] and layer.bond_dim == 4

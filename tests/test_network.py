@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from skltnn._contract import cores_to_dense
+from skltnn._layers import DenseWeight, resolve_dims
 from skltnn._network import TNNetwork, layer_dims
 from skltnn._objective import LOSSES
 
@@ -9,11 +10,11 @@ from skltnn._objective import LOSSES
 def test_layer_dims_default_and_explicit():
     assert layer_dims((64, 64)) == [((4, 4, 4), (4, 4, 4))]
     assert layer_dims((64, 64, 16), n_cores=2) == [((8, 8), (8, 8)), ((8, 8), (4, 4))]
-    with pytest.raises(ValueError, match=r"TN layer 1 \(64 -> 7 units\).*7 cannot be factorised"):
-        layer_dims((64, 64, 7), n_cores=2)
-    # An explicit n_cores never pads with ones (the automatic MPOLinear choice does).
-    with pytest.raises(ValueError, match="10 cannot be factorised into 3 factors"):
-        layer_dims((64, 10), n_cores=3)
+    # The rule of MPOLinear too: a width with fewer prime factors is padded with ones.
+    assert layer_dims((64, 10), n_cores=3) == [((4, 4, 4), (5, 2, 1))]
+    assert layer_dims((64, 10)) == [resolve_dims(64, 10)]
+    with pytest.raises(ValueError, match=r"TN layer 1 \(8 -> 7 units\).*cannot be split over 4 cores"):
+        layer_dims((16, 8, 7), n_cores=4)
 
 
 @pytest.mark.parametrize("projection", ["fixed", "trainable", "none"])
@@ -63,15 +64,15 @@ def test_hand_written_backprop_equals_autograd(layer_index, projection, activati
 
     weight = cores_to_dense(list(net.tn_layers[layer_index].cores)).requires_grad_(True)
     dense = net.dense_parameters()
-    with torch.no_grad():
-        loss_value, grad_weight, grads = net.backprop(X, net.embed(X), loss_and_gradient, layer_index,
-                                                      weight.detach())
+    weights = {layer_index: DenseWeight(weight.detach())}
+    output, inputs = net.trace(net.embed(X), weights)
+    loss_value, grad_output = loss_and_gradient(output)
+    grads, layer_grads = net.backward(inputs, grad_output, weights, X)
+    grad_weight = inputs[layer_index].t() @ layer_grads[layer_index]
     # Autograd through the ordinary forward pass, with the layer's W as a leaf.
-    cores = net.tn_layers[layer_index].cores
-    replaced = (layer_index, [weight.reshape(1, *weight.shape, 1)])
-    expected_loss = sample_loss(net.head(net.embed(X), replaced), target).mean()
+    expected_loss = sample_loss(net.head(net.embed(X), {layer_index: DenseWeight(weight)}), target).mean()
     expected = torch.autograd.grad(expected_loss, [weight, *dense])
-    assert len(cores) > 1 and len(grads) == len(dense)
+    assert net.tn_layers[layer_index].n_bonds > 0 and len(grads) == len(dense)
     torch.testing.assert_close(loss_value, expected_loss.detach())
     torch.testing.assert_close(grad_weight, expected[0])
     for got, want in zip(grads, expected[1:]):

@@ -7,8 +7,27 @@ import torch
 from skltnn._batches import BatchStream
 from skltnn._contract import cores_to_dense, squared_norm
 from skltnn._network import TNNetwork, layer_dims
+from skltnn._layers import MPOLinear
 from skltnn._objective import Objective
-from skltnn._sweep import MAX_SCALE, DMRGSweeper, bond_schedule
+from skltnn._solvers import DMRGSweeper
+from skltnn._solvers._line_search import MAX_SCALE
+from skltnn._solvers._sweep import bond_schedule
+
+
+def sweeper_for(net, learning_rate, bond_dim, svd_cutoff=0.0, strategy="all_layers"):
+    return DMRGSweeper(net, learning_rate=learning_rate, bond_dim=bond_dim, svd_cutoff=svd_cutoff, sweep=strategy)
+
+
+@pytest.fixture
+def autograd_visits(monkeypatch):
+    """Bond visits differentiated by autograd, so that a test can pass a plain loss closure."""
+    monkeypatch.setattr(MPOLinear, "dense_environment", lambda *args: None)
+
+
+def first_layer(net, x, weights=None):
+    """TN layer 0's output, with the weight the sweep substitutes when it does."""
+    layer = net.tn_layers[0]
+    return layer(x) if not weights else weights[0].apply(x) + layer.bias
 
 
 def linear_network(seed=0, bond_dim=3):
@@ -43,18 +62,17 @@ def eq7_gradient(cores, bond, X, residual):
 
 @pytest.mark.parametrize("l2", [0.0, 0.3])
 @pytest.mark.parametrize("bond", [0, 1])
-def test_autograd_bond_gradient_equals_paper_eq7(bond, l2):
+def test_autograd_bond_gradient_equals_paper_eq7(bond, l2, autograd_visits):
     net = linear_network()
     X = torch.randn(20, 12, dtype=torch.float64)
     Y = torch.randn(20, 8, dtype=torch.float64)
     layer = net.tn_layers[0]
 
-    def loss(index, replaced=None):
-        cores = replaced[1] if replaced is not None else None
-        return 0.5 * (layer(X[index], cores=cores) - layer.bias - Y[index]).pow(2).sum()
+    def loss(index, weights=None):
+        return 0.5 * (first_layer(net, X[index], weights) - layer.bias - Y[index]).pow(2).sum()
 
     lr = 1e-3
-    sweeper = DMRGSweeper(net, lr, bond_dim=64, svd_cutoff=0.0, strategy="all_layers")
+    sweeper = sweeper_for(net, lr, bond_dim=64)
     cores = [c.detach().clone() for c in layer.cores]
     residual = X @ cores_to_dense(cores) - Y
     expected = eq7_gradient(cores, bond, X, residual)
@@ -69,16 +87,16 @@ def test_autograd_bond_gradient_equals_paper_eq7(bond, l2):
     torch.testing.assert_close(B_new, B - lr * (expected + 2 * l2 * B), atol=1e-10, rtol=1e-10)
 
 
-def test_split_moves_the_orthogonality_centre_and_keeps_w_at_zero_step():
+def test_split_moves_the_orthogonality_centre_and_keeps_w_at_zero_step(autograd_visits):
     net = linear_network(bond_dim=64)
     layer = net.tn_layers[0]
     X = torch.randn(10, 12, dtype=torch.float64)
 
-    def total_output(i, r=None):
-        return net.head(X[i], r).sum()
+    def total_output(i, weights=None):
+        return net.head(X[i], weights).sum()
 
-    sweeper = DMRGSweeper(net, 0.0, 64, 0.0, "all_layers")
-    sweeper.dense_optimizer.learning_rate = 0.0
+    sweeper = sweeper_for(net, 0.0, 64)
+    sweeper.line_search.dense_optimizer.learning_rate = 0.0
     W0 = cores_to_dense([c.detach() for c in layer.cores])
     stream = BatchStream(10, 10, False, np.random.RandomState(0), "cpu")
     sweeper.update_bond(0, 0, "right", total_output, 0.0, stream)
@@ -95,31 +113,31 @@ def test_split_moves_the_orthogonality_centre_and_keeps_w_at_zero_step():
     torch.testing.assert_close(m @ m.T, torch.eye(m.shape[0], dtype=torch.float64))
 
 
-def test_truncation_respects_bond_dim_and_cutoff():
+def test_truncation_respects_bond_dim_and_cutoff(autograd_visits):
     net = linear_network(bond_dim=16)
     X, Y = torch.randn(30, 12, dtype=torch.float64), torch.randn(30, 8, dtype=torch.float64)
 
-    def loss(i, r=None):
-        return 0.5 * (net.tn_layers[0](X[i], cores=None if r is None else r[1]) - Y[i]).pow(2).mean()
+    def loss(i, weights=None):
+        return 0.5 * (first_layer(net, X[i], weights) - Y[i]).pow(2).mean()
 
     stream = BatchStream(30, 30, False, np.random.RandomState(0), "cpu")
-    DMRGSweeper(net, 0.1, 2, 0.0, "all_layers").run_iteration(loss, 0.0, stream)
+    sweeper_for(net, 0.1, 2).run_iteration(loss, 0.0, stream)
     assert max(net.tn_layers[0].mpo.bond_dims) <= 2
     # A cutoff of 1 keeps only singular values equal to the largest: rank 1 for generic data.
-    DMRGSweeper(net, 0.1, 16, 0.999, "all_layers").run_iteration(loss, 0.0, stream)
+    sweeper_for(net, 0.1, 16, 0.999).run_iteration(loss, 0.0, stream)
     assert net.tn_layers[0].mpo.bond_dims == (1, 1)
 
 
-def test_sweep_lowers_the_loss():
+def test_sweep_lowers_the_loss(autograd_visits):
     torch.manual_seed(0)
     net = linear_network(bond_dim=4)
     X = torch.randn(64, 12, dtype=torch.float64)
     Y = X @ torch.randn(12, 8, dtype=torch.float64) * 0.3
 
-    def loss(i, r=None):
-        return 0.5 * (net.head(X[i], r)[:, 0] - Y[i, 0]).pow(2).mean()
+    def loss(i, weights=None):
+        return 0.5 * (net.head(X[i], weights)[:, 0] - Y[i, 0]).pow(2).mean()
 
-    sweeper = DMRGSweeper(net, 0.05, 4, 0.0, "all_layers")
+    sweeper = sweeper_for(net, 0.05, 4)
     stream = BatchStream(64, 16, True, np.random.RandomState(0), "cpu")
     first = sweeper.run_iteration(loss, 0.0, stream)
     for _ in range(30):
@@ -128,23 +146,23 @@ def test_sweep_lowers_the_loss():
 
 
 @pytest.mark.parametrize("strategy", ["all_layers", "layer_by_layer"])
-def test_every_visit_finds_the_layer_in_mixed_canonical_form(strategy):
+def test_every_visit_finds_the_layer_in_mixed_canonical_form(strategy, autograd_visits):
     # The sweep's L2 term relies on ||W||^2 = ||B||^2 at every visited bond.
     g = torch.Generator().manual_seed(0)
     net = TNNetwork(3, 2, (16, 8), layer_dims((16, 16, 8), n_cores=3), 3, ("relu", "relu"), "fixed", g,
                     torch.float64, "cpu")
     X, y = torch.randn(40, 3, dtype=torch.float64), torch.randint(0, 2, (40,))
 
-    def loss(i, replaced):
-        layer_cores = replaced[1]
+    def loss(i, weights):
+        (layer_cores,) = [weight.cores for weight in weights.values()]
         trained = [c for c in layer_cores if c.requires_grad]  # none when the line search tries a step
         for B in trained:
             torch.testing.assert_close(squared_norm(layer_cores), B.pow(2).sum())
         checked.append(len(trained))
-        return torch.nn.functional.cross_entropy(net.head(X[i] @ net.projection, replaced), y[i])
+        return torch.nn.functional.cross_entropy(net.head(X[i] @ net.projection, weights), y[i])
 
     checked = []
-    sweeper = DMRGSweeper(net, 0.05, 3, 0.0, strategy)
+    sweeper = sweeper_for(net, 0.05, 3, strategy=strategy)
     stream = BatchStream(40, 20, True, np.random.RandomState(0), "cpu")
     for _ in range(2):
         sweeper.run_iteration(loss, 1e-3, stream)
@@ -152,11 +170,11 @@ def test_every_visit_finds_the_layer_in_mixed_canonical_form(strategy):
 
 
 def test_bond_schedules():
-    assert bond_schedule([3, 2], "all_layers") == [
+    assert bond_schedule([2, 1], "all_layers") == [
         (0, 0, "right"), (0, 1, "right"), (1, 0, "right"),
         (1, 0, "left"), (0, 1, "left"), (0, 0, "left"),
     ]
-    assert bond_schedule([3, 2], "layer_by_layer") == [
+    assert bond_schedule([2, 1], "layer_by_layer") == [
         (0, 0, "right"), (0, 1, "right"), (0, 1, "left"), (0, 0, "left"),
         (1, 0, "right"), (1, 0, "left"),
     ]
@@ -178,7 +196,7 @@ def test_batch_stream_covers_each_sample_once_per_epoch():
 
 @pytest.mark.parametrize("projection", ["fixed", "trainable"])
 def test_hand_written_and_autograd_visits_agree(projection):
-    # Small layers take the hand-written backward pass; a plain closure forces autograd.
+    # Small layers take the hand-written backward pass; without a dense environment, autograd.
     def network_and_objective():
         g = torch.Generator().manual_seed(0)
         net = TNNetwork(3, 2, (16, 8), layer_dims((16, 16, 8), n_cores=3), 3, ("relu", "sigmoid"),
@@ -191,12 +209,13 @@ def test_hand_written_and_autograd_visits_agree(projection):
     results = []
     for hand_written in (True, False):
         net, objective = network_and_objective()
-        loss_fn = objective if hand_written else (lambda i, r=None, o=objective: o(i, r))
-        sweeper = DMRGSweeper(net, 0.05, 3, 0.0, "all_layers")
+        sweeper = sweeper_for(net, 0.05, 3)
         stream = BatchStream(40, 16, True, np.random.RandomState(0), "cpu")
-        with mock.patch.object(TNNetwork, "backprop", autospec=True, side_effect=TNNetwork.backprop) as backprop:
-            losses = [sweeper.run_iteration(loss_fn, 1e-3, stream) for _ in range(2)]
-        assert backprop.call_count == (2 * len(sweeper.schedule) * stream.n_batches if hand_written else 0)
+        environment = MPOLinear.dense_environment if hand_written else (lambda *args: None)
+        with mock.patch.object(TNNetwork, "backward", autospec=True, side_effect=TNNetwork.backward) as backward, \
+                mock.patch.object(MPOLinear, "dense_environment", environment):
+            losses = [sweeper.run_iteration(objective, 1e-3, stream) for _ in range(2)]
+        assert backward.call_count == (2 * len(sweeper.schedule) * stream.n_batches if hand_written else 0)
         results.append((losses, [p.detach() for p in net.parameters()]))
     (hand_losses, hand_params), (auto_losses, auto_params) = results
     np.testing.assert_allclose(hand_losses, auto_losses, rtol=1e-10)
@@ -211,16 +230,15 @@ def linear_problem(seed=0):
     X = torch.randn(50, 12, dtype=torch.float64, generator=g) * 10
     Y = X @ torch.randn(12, 8, dtype=torch.float64, generator=g)
 
-    def loss(index, replaced=None):
-        return 0.5 * (net.tn_layers[0](X[index], cores=None if replaced is None else replaced[1]) - Y[index]
-                      ).pow(2).mean()
+    def loss(index, weights=None):
+        return 0.5 * (first_layer(net, X[index], weights) - Y[index]).pow(2).mean()
 
     return net, loss
 
 
-def test_a_step_that_would_raise_the_objective_is_shortened():
+def test_a_step_that_would_raise_the_objective_is_shortened(autograd_visits):
     net, loss = linear_problem()
-    sweeper = DMRGSweeper(net, 1e3, 64, 0.0, "all_layers")  # far beyond the stable step
+    sweeper = sweeper_for(net, 1e3, 64)  # far beyond the stable step
     stream = BatchStream(50, 50, False, np.random.RandomState(0), "cpu")
     with torch.no_grad():
         before = float(loss(slice(None)))
@@ -228,12 +246,12 @@ def test_a_step_that_would_raise_the_objective_is_shortened():
     with torch.no_grad():
         after = float(loss(slice(None)))
     assert after < before
-    assert sweeper.step_scales[0] < 1e-3  # the accepted fraction is remembered
+    assert sweeper.line_search.step_scales[0] < 1e-3  # the accepted fraction is remembered
 
 
-def test_full_batch_sweeps_never_raise_the_objective():
+def test_full_batch_sweeps_never_raise_the_objective(autograd_visits):
     net, loss = linear_problem(1)
-    sweeper = DMRGSweeper(net, 50.0, 64, 0.0, "all_layers")
+    sweeper = sweeper_for(net, 50.0, 64)
     stream = BatchStream(50, 50, False, np.random.RandomState(0), "cpu")
     visits = [sweeper.update_bond(0, bond, d, loss, 1e-3, stream) for _ in range(10)
               for _, bond, d in sweeper.schedule]
@@ -241,12 +259,12 @@ def test_full_batch_sweeps_never_raise_the_objective():
     assert all(b <= a * (1 + 1e-12) for a, b in zip(visits, visits[1:]))
 
 
-def test_the_multiplier_grows_after_full_steps_up_to_its_cap():
+def test_the_multiplier_grows_after_full_steps_up_to_its_cap(autograd_visits):
     net, loss = linear_problem()
-    sweeper = DMRGSweeper(net, 1e-9, 64, 0.0, "all_layers")  # every step is accepted at full length
+    sweeper = sweeper_for(net, 1e-9, 64)  # every step is accepted at full length
     stream = BatchStream(50, 50, False, np.random.RandomState(0), "cpu")
     sweeper.update_bond(0, 0, "right", loss, 0.0, stream)
-    assert sweeper.step_scales == [2.0]
+    assert sweeper.line_search.step_scales == [2.0]
     for _ in range(10):
         sweeper.run_iteration(loss, 0.0, stream)
-    assert sweeper.step_scales == [MAX_SCALE]
+    assert sweeper.line_search.step_scales == [MAX_SCALE]

@@ -5,30 +5,41 @@ import math
 import torch
 from torch import nn
 
-from ._contract import mpo_matmul
-from ._factorize import balanced_factors, default_n_cores
-from ._mpo import MPO, check_bond_dim, check_dims, torch_generator
+from .._contract import BondMap, contraction_plan, merge_cores, merge_pair, mpo_matmul, squared_norm
+from .._factorize import factorize_layer
+from .._linalg import svd, truncation_rank
+from .._mpo import (MPO, bond_spectra, check_bond_dim, check_dims, left_orthonormalize, right_orthonormalize,
+                    torch_generator)
+from ._base import TensorLayer, set_parameter
 
 
 def resolve_dims(in_features, out_features, in_dims=None, out_dims=None):
-    """Per-core dims for a layer: the user's, else a balanced factorisation.
-
-    The automatic choice pads a width that has too few prime factors with
-    ones (e.g. 10 outputs over 3 cores: (5, 2, 1)).
-    """
+    """Per-core dims for a layer: the user's, else :func:`factorize_layer`'s."""
     if (in_dims is None) != (out_dims is None):
         given = "in_dims" if out_dims is None else "out_dims"
         raise ValueError(f"{given} was given without its counterpart; give both or neither")
     if in_dims is not None:
         return check_dims(in_dims, out_dims, in_features, out_features)
-    n_cores = default_n_cores(in_features, out_features)
-    return (
-        balanced_factors(in_features, n_cores, allow_ones=True),
-        balanced_factors(out_features, n_cores, allow_ones=True),
-    )
+    return factorize_layer(in_features, out_features)
 
 
-class MPOLinear(nn.Module):
+class CoreChain:
+    """A weight held as a chain of MPO cores (a bond tensor may stand for two)."""
+
+    def __init__(self, cores):
+        self.cores = cores
+
+    def apply(self, x):
+        return mpo_matmul(x, self.cores)
+
+    def apply_transpose(self, grad):
+        return mpo_matmul(grad, [c.transpose(1, 2) for c in self.cores])
+
+    def affine(self, x, bias):
+        return mpo_matmul(x, self.cores).add_(bias)
+
+
+class MPOLinear(TensorLayer):
     """Linear layer ``y = x @ W + b`` with W held as an MPO.
 
     A drop-in for ``torch.nn.Linear`` (same input and output shapes, any
@@ -44,7 +55,10 @@ class MPOLinear(nn.Module):
     bond_dim : int, default=8
         Maximum bond dimension of the MPO.
     in_dims, out_dims : sequence of int, optional
-        Per-core factorisations of the widths; default balanced.
+        Per-core factorisations of the widths. Default: about one core per
+        factor of 4 of the larger width, each width split by
+        :func:`balanced_factors` and padded with ones where it has fewer
+        prime factors (the rule of the estimators' TN layers too).
     bias : bool, default=True
     init_std : float, optional
         Standard deviation of the entries of W at initialisation. Default
@@ -135,20 +149,68 @@ class MPOLinear(nn.Module):
         """The weight as a detached :class:`MPO` (a copy)."""
         return MPO([c.detach().clone() for c in self.cores])
 
-    def forward(self, x, cores=None):
-        """``x @ W + b`` over the last dimension of x.
+    # ------------------------------------------------- the TensorLayer interface
+    @property
+    def n_bonds(self):
+        return len(self.cores) - 1
 
-        ``cores`` replaces the layer's own cores for this call (the sweep
-        passes a list with two neighbours merged into one bond tensor).
-        """
-        if x.shape[-1] != self.in_features:
-            raise ValueError(
-                f"expected input with last dimension {self.in_features}, got shape {tuple(x.shape)}"
-            )
-        lead = x.shape[:-1]
-        y = mpo_matmul(x.reshape(-1, self.in_features), list(self.cores) if cores is None else cores)
-        y = y.reshape(*lead, self.out_features)
-        return y if self.bias is None else y + self.bias
+    def weight(self):
+        return CoreChain(list(self.cores))
+
+    def merge(self, bond):
+        # In the layout of a merged core, (D_left, i1 i2, o1 o2, D_right), so
+        # that a chain with it in place of the pair is again an MPO.
+        return merge_pair(self.cores[bond].detach(), self.cores[bond + 1].detach())
+
+    def weight_with(self, bond, tensor):
+        cores = [c.detach() for c in self.cores]
+        return CoreChain(cores[:bond] + [tensor] + cores[bond + 2:])
+
+    def dense_environment(self, bond, batch_size):
+        cores = [c.detach() for c in self.cores]
+        merged_shape = (cores[bond].shape[0], cores[bond].shape[1] * cores[bond + 1].shape[1],
+                        cores[bond].shape[2] * cores[bond + 1].shape[2], cores[bond + 1].shape[3])
+        shapes = [tuple(c.shape) for c in cores[:bond]] + [merged_shape] + [tuple(c.shape) for c in cores[bond + 2:]]
+        if contraction_plan(tuple(shapes), batch_size) != ((0, len(shapes)),):
+            return None
+        with torch.no_grad():
+            return BondMap(merge_cores(cores[:bond]) if bond else None,
+                           merge_cores(cores[bond + 2:]) if bond + 2 < len(cores) else None, merged_shape)
+
+    @torch.no_grad()
+    def split(self, bond, tensor, *, direction, max_rank, cutoff):
+        d_left, i1, o1, _ = self.cores[bond].shape
+        _, i2, o2, d_right = self.cores[bond + 1].shape
+        pair = tensor.reshape(d_left, i1, i2, o1, o2, d_right).permute(0, 1, 3, 2, 4, 5)
+        u, s, vh = svd(pair.reshape(d_left * i1 * o1, i2 * o2 * d_right))
+        rank = truncation_rank(s, max_rank, cutoff)
+        u, s, vh = u[:, :rank], s[:rank], vh[:rank]
+        if direction == "right":  # U stays left-orthonormal, the centre moves right
+            left, right = u, s[:, None] * vh
+        else:
+            left, right = u * s, vh
+        set_parameter(self.cores, str(bond), left.reshape(d_left, i1, o1, rank))
+        set_parameter(self.cores, str(bond + 1), right.reshape(rank, i2, o2, d_right))
+        return s
+
+    @torch.no_grad()
+    def canonicalize(self, center):
+        cores = left_orthonormalize([c.detach() for c in self.cores], center)
+        cores = right_orthonormalize(cores, center)
+        for k, core in enumerate(cores):
+            set_parameter(self.cores, str(k), core)
+
+    @torch.no_grad()
+    def bond_spectra(self, center=None):
+        if center not in (None, 0):
+            raise ValueError("bond_spectra knows the canonical form around core 0 only")
+        return bond_spectra([c.detach() for c in self.cores], right_canonical=center == 0)
+
+    def squared_norm(self):
+        return squared_norm(list(self.cores))
+
+    def to_dense(self):
+        return self.mpo.to_dense()
 
     @property
     def bond_dim(self):

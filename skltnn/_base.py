@@ -1,0 +1,368 @@
+"""BaseTNN: what TNNClassifier and TNNRegressor share (parameters, fit, predict)."""
+
+import contextlib
+import copy
+from abc import ABCMeta, abstractmethod
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from ._batches import BatchStream
+from ._device import resolve_device, to_tensor
+from ._fit_loop import FitLoop
+from ._mpo import MPO, torch_generator
+from ._network import ACTIVATIONS, PROJECTIONS, TNNetwork, layer_dims
+from ._objective import Objective, SparseRows
+from ._scaling import fit_scaler, standardize
+from ._solvers import SOLVER_NAMES, SOLVERS
+from ._threads import limited_threads
+
+SWEEPS = ("all_layers", "layer_by_layer")
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+# Rows per forward pass when predicting.
+CHUNK_ROWS = 65536
+
+
+def check_finite(A, what):
+    """A, or a clear error when it holds values that are not finite."""
+    if not np.isfinite(A).all():
+        raise ValueError(f"{what} has values too large to standardise or to represent in the fit's dtype "
+                         f"(largest magnitude {np.nanmax(np.abs(A)):.3g}); rescale it")
+    return A
+
+
+def _sparse_extremes(X, scaler):
+    """The largest magnitude of each standardised column of a sparse X, without densifying it."""
+    largest = abs(X).max(axis=0).toarray().ravel()
+    return largest if scaler is None else (largest + np.abs(scaler.mean_)) / scaler.scale_
+
+
+class BaseTNN(BaseEstimator, metaclass=ABCMeta):
+    """Shared fitting logic of :class:`TNNClassifier` and :class:`TNNRegressor`."""
+
+    _parameter_constraints = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "bond_dim": [Interval(Integral, 1, None, closed="left")],
+        "n_cores": [Interval(Integral, 1, None, closed="left"), None],
+        "activation": [StrOptions(set(ACTIVATIONS)), "array-like"],
+        "input_projection": [StrOptions(set(PROJECTIONS))],
+        "solver": [StrOptions(SOLVER_NAMES)],  # the registry's live set
+        "sweep": [StrOptions(set(SWEEPS))],
+        "learning_rate_init": [StrOptions({"auto"}), Interval(Real, 0, np.inf, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "alpha": [Interval(Real, 0, np.inf, closed="left")],
+        "svd_cutoff": [Interval(Real, 0, 1, closed="both")],
+        "tol": [Interval(Real, 0, np.inf, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "standardize": ["boolean"],
+        "warm_start": ["boolean"],
+        "device": [str],
+        "dtype": [StrOptions(set(DTYPES))],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(self, hidden_layer_sizes=(64,), bond_dim=8, *, n_cores=None, activation="relu",
+                 input_projection="fixed", solver="dmrg", sweep="all_layers",
+                 learning_rate_init="auto", max_iter=200, batch_size="auto", shuffle=True,
+                 alpha=1e-4, svd_cutoff=0.0, tol=1e-4, n_iter_no_change=10, early_stopping=False,
+                 validation_fraction=0.1, standardize=True, warm_start=False, device="auto",
+                 dtype="float32", random_state=None, verbose=0):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.bond_dim = bond_dim
+        self.n_cores = n_cores
+        self.activation = activation
+        self.input_projection = input_projection
+        self.solver = solver
+        self.sweep = sweep
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.alpha = alpha
+        self.svd_cutoff = svd_cutoff
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.standardize = standardize
+        self.warm_start = warm_start
+        self.device = device
+        self.dtype = dtype
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------ subclasses
+    @abstractmethod
+    def _encode_targets(self, y, first_fit, sample_weight, classes=None):
+        """Targets as a torch-ready array, and the number of network outputs."""
+
+    @abstractmethod
+    def _validation_score(self, X, y):
+        """Score on held-out data (higher is better)."""
+
+    # ------------------------------------------------------------ validation
+    def _layer_settings(self):
+        """Hidden widths and per-layer activations (what the constraints cannot check)."""
+        sizes = self.hidden_layer_sizes
+        sizes = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
+        if not sizes or any(not isinstance(h, Integral) or h < 1 for h in sizes):
+            raise ValueError(f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}")
+        activations = (self.activation,) * len(sizes) if isinstance(self.activation, str) else tuple(self.activation)
+        if len(activations) != len(sizes):
+            raise ValueError(
+                f"activation must be a string or one per TN layer ({len(sizes)}), got {self.activation!r}"
+            )
+        for act in activations:
+            if act not in ACTIVATIONS:
+                raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {act!r}")
+        return sizes, activations
+
+    # ------------------------------------------------------------------- fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Train the network on (X, y).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels or a multilabel indicator matrix (classifier), or
+            real targets (regressor).
+        sample_weight : array-like of shape (n_samples,), optional
+            Per-sample weights of the loss.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError
+            On invalid data, or when training diverges at every step size
+            tried; the estimator is then left as it was before the call
+            (unfitted, or its previous model).
+
+        Warns
+        -----
+        ConvergenceWarning
+            When ``max_iter`` is reached before the loss stops improving, or
+            when an iteration diverged ten times in a row after halving the
+            step each time (the best weights so far are kept).
+
+        Notes
+        -----
+        An iteration whose loss is not finite or more than twice the best so
+        far (plus 0.1) is undone: the best weights come back and the step
+        halves. Without early stopping, the weights of the best iteration
+        are kept when the last one is worse. An interrupt (Ctrl-C) ends the
+        fit with a warning and keeps the weights of the best iteration
+        completed so far; the estimator is fitted and ``warm_start=True``
+        continues from there.
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    def _fit(self, X, y, sample_weight, incremental, classes=None):
+        sizes, activations = self._layer_settings()
+        first_fit = not hasattr(self, "network_") or not (self.warm_start or incremental)
+        with self._rolled_back_on_error(), limited_threads():
+            X, y = validate_data(self, X, y, reset=first_fit, multi_output=self._multi_output,
+                                 y_numeric=not isinstance(self, ClassifierMixin),
+                                 accept_sparse=("csr", "csc"), dtype=[np.float64, np.float32])
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+            if not np.any(sample_weight > 0):
+                raise ValueError("sample_weight must have at least one positive weight")
+            Y, n_outputs = self._encode_targets(y, first_fit, sample_weight, classes)
+            # fit starts every call from random_state, as scikit-learn's
+            # estimators do; partial_fit carries one generator across its calls.
+            rng = self._rng if incremental and not first_fit else check_random_state(self.random_state)
+            if first_fit:
+                self.input_scaler_ = fit_scaler(X, sample_weight) if self.standardize else None
+                self._initialize(X.shape[1], n_outputs, sizes, activations, rng)
+            network = self.network_.to(resolve_device(self.device))
+            objective, validation = self._objective(network, X, Y, y, sample_weight, rng, incremental)
+            # alpha / 2 ||W||^2 over the total sample weight (the number of
+            # samples when unweighted, as in sklearn's MLP): an integer weight
+            # then acts like repeating the sample.
+            l2 = 0.5 * self.alpha / float(objective.weights.sum())
+            # Like sklearn's MLP, partial_fit keeps the optimiser's state
+            # between calls and fit starts a fresh one.
+            if not incremental or self._solver is None:
+                self._solver = self._make_solver(network)
+            batch_size = self._solver.default_batch_size if self.batch_size == "auto" else self.batch_size
+            stream = BatchStream(len(objective.X), batch_size, self.shuffle, rng, objective.weights.device)
+            FitLoop(self, self._solver, validation, incremental).run(objective, l2, stream)
+            self._set_diagnostics()
+        return self
+
+    def _objective(self, network, X, Y, y, sample_weight, rng, incremental):
+        """The training objective on the device, and the held-out (X, y) for
+        early stopping (or None)."""
+        param = next(network.parameters())
+        validation = None
+        if self.early_stopping and not incremental:
+            stratify = y if isinstance(self, ClassifierMixin) and not self._multilabel else None
+            split = train_test_split(X, Y, y, sample_weight, test_size=self.validation_fraction,
+                                     random_state=rng, stratify=stratify)
+            X, X_val, Y, _, _, y_val, sample_weight, _ = split
+            validation = (X_val, y_val)
+        if sp.issparse(X):  # made dense a batch at a time, never whole
+            check_finite(_sparse_extremes(X, self.input_scaler_).astype(self.dtype), "X")
+            X = SparseRows(X, self.input_scaler_, np.dtype(self.dtype), param.device)
+        else:
+            X = check_finite(standardize(self.input_scaler_, X, np.dtype(self.dtype)), "X")
+        Y = to_tensor(Y, torch.long if Y.dtype.kind == "i" else param.dtype, param.device)
+        weights = to_tensor(sample_weight, param.dtype, param.device)
+        return Objective(network, X, Y, weights, self._loss), validation
+
+    @contextlib.contextmanager
+    def _rolled_back_on_error(self):
+        """Leave the estimator as it was before a fit that raises.
+
+        Unfitted stays unfitted (nothing half-set), and a fitted estimator
+        (warm_start, partial_fit) keeps its previous model and solver state.
+        """
+        saved = {key: copy.deepcopy(value) if key == "_rng" else value if key == "_solver" else copy.copy(value)
+                 for key, value in vars(self).items()}
+        weights = self.network_.weights() if hasattr(self, "network_") else None
+        solver_state = self._solver.state_dict() if getattr(self, "_solver", None) is not None else None
+        try:
+            yield
+        except Exception:
+            vars(self).clear()
+            vars(self).update(saved)
+            if weights is not None:
+                self.network_.load_weights(weights)
+            if solver_state is not None:
+                self._solver.load_state_dict(solver_state)
+            raise
+
+    def _initialize(self, n_features, n_outputs, sizes, activations, rng):
+        widths = (n_features if self.input_projection == "none" else sizes[0], *sizes)
+        init_bond_dim = SOLVERS[self.solver].initial_bond_dim(self.bond_dim)
+        self.network_ = TNNetwork(n_features, n_outputs, sizes, layer_dims(widths, self.n_cores), init_bond_dim,
+                                  activations, self.input_projection, torch_generator(rng), DTYPES[self.dtype],
+                                  resolve_device(self.device))
+        self.n_iter_, self.loss_curve_, self.best_loss_ = 0, [], np.inf
+        self.validation_scores_ = [] if self.early_stopping else None
+        self.best_validation_score_ = -np.inf if self.early_stopping else None
+        self._entropy_rows = []
+        self._rng = rng
+        self._solver = None
+
+    def _make_solver(self, network):
+        solver_class = SOLVERS[self.solver]
+        lr = solver_class.default_learning_rate if self.learning_rate_init == "auto" else self.learning_rate_init
+        return solver_class(network, learning_rate=lr, bond_dim=self.bond_dim, svd_cutoff=self.svd_cutoff,
+                            sweep=self.sweep)
+
+    def _set_diagnostics(self):
+        """Fitted attributes derived from the trained weights."""
+        layers = self.network_.tn_layers
+        self.mpos_ = [MPO([c.detach().cpu().clone() for c in layer.cores]) for layer in layers]
+        self.singular_values_ = [mpo.singular_values() for mpo in self.mpos_]
+        self.entanglement_entropy_ = [mpo.entanglement_entropy() for mpo in self.mpos_]
+        self.entanglement_history_ = [
+            np.array([row[index] for row in self._entropy_rows]).reshape(len(self._entropy_rows), layer.n_bonds)
+            for index, layer in enumerate(layers)
+        ]
+        mpo_params = sum(mpo.n_params for mpo in self.mpos_)
+        dense_params = sum(mpo.shape[0] * mpo.shape[1] for mpo in self.mpos_)
+        self.compression_ratio_ = mpo_params / dense_params
+
+    # ------------------------------------------------ MLPClassifier's attributes
+    @property
+    def loss_(self):
+        """The last iteration's training loss, ``loss_curve_[-1]``."""
+        check_is_fitted(self)
+        return self.loss_curve_[-1]
+
+    @property
+    def coefs_(self):
+        """Every layer's weight matrix, (n_in, n_out), as float64 numpy, built on access."""
+        check_is_fitted(self)
+        network = self.network_
+        with torch.no_grad():
+            weights = [] if network.projection is None else [network.projection]
+            weights += [layer.mpo.to_dense() for layer in network.tn_layers] + [network.output.weight.T]
+            return [w.detach().cpu().double().numpy() for w in weights]
+
+    @property
+    def intercepts_(self):
+        """Every layer's bias vector (zeros for the input projection, which has none)."""
+        check_is_fitted(self)
+        network = self.network_
+        with torch.no_grad():
+            biases = [] if network.projection is None else [torch.zeros(network.projection.shape[1])]
+            biases += [layer.bias for layer in network.tn_layers] + [network.output.bias]
+            return [b.detach().cpu().double().numpy() for b in biases]
+
+    @property
+    def n_layers_(self):
+        """Layers counted as scikit-learn's MLP does: input, hidden (projection included), output."""
+        check_is_fitted(self)
+        return len(self.network_.tn_layers) + (self.network_.projection is not None) + 2
+
+    # --------------------------------------------------------------- predict
+    def _forward(self, X):
+        """Network output for new data X, validated, as float64 numpy."""
+        check_is_fitted(self)
+        return self._network_output(validate_data(self, X, reset=False, accept_sparse=("csr", "csc"),
+                                                  dtype=[np.float64, np.float32]))
+
+    def _network_output(self, X):
+        """Network output for a validated array, standardised and computed in chunks.
+
+        A chunk whose output is not finite in the fit's dtype (an input beyond
+        the range the network was fitted on) is computed again in float64.
+        """
+        network, wide = self.network_, None
+        outputs = []
+        if sp.issparse(X):
+            X = X.tocsr()  # row slices
+        for start in range(0, X.shape[0], CHUNK_ROWS):
+            chunk = standardize(self.input_scaler_, X[start:start + CHUNK_ROWS], np.float64)
+            out = _evaluate(network, chunk)
+            if not np.isfinite(out).all():
+                if wide is None:
+                    wide = copy.deepcopy(network).to(torch.float64)
+                out = _evaluate(wide, chunk)
+                if not np.isfinite(out).all():
+                    raise ValueError(f"X has values too large for the network (largest magnitude "
+                                     f"{abs(X).max():.3g}): its output is not finite even in float64")
+            outputs.append(out)
+        return np.concatenate(outputs)
+
+    def __getstate__(self):
+        # Tensors on a GPU would not unpickle on a CPU-only machine. The
+        # trainer's optimiser state is not kept: partial_fit after loading
+        # starts a fresh one.
+        state = self.__dict__.copy()
+        if "network_" in state:
+            state["network_"] = copy.deepcopy(state["network_"]).to("cpu")
+            state["_solver"] = None
+        return state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = True
+        return tags
+
+
+def _evaluate(network, X):
+    """``network(X)`` for a float64 numpy array, as float64 numpy."""
+    param = next(network.parameters())
+    with torch.no_grad():
+        return network(to_tensor(X, param.dtype, param.device)).cpu().double().numpy()

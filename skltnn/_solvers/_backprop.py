@@ -1,0 +1,74 @@
+"""Global backpropagation on all cores at once (Gao et al.'s MPO-Net).
+
+The baseline that the DMRG-like sweep is measured against.
+"""
+
+import math
+from abc import abstractmethod
+
+import torch
+
+from ._base import Solver
+
+
+class BackpropSolver(Solver):
+    """A ``torch.optim`` optimiser on every parameter of the network.
+
+    The L2 penalty is added to each batch's loss, the MPO norms computed
+    exactly from the cores. Subclasses choose the optimiser.
+    """
+
+    def __init__(self, network, **settings):
+        super().__init__(network, **settings)
+        self.optimizer = self._make_optimizer([p for p in network.parameters() if p.requires_grad])
+
+    @abstractmethod
+    def _make_optimizer(self, params):
+        """The ``torch.optim`` optimiser of ``params``."""
+
+    def run_iteration(self, objective, l2, stream):
+        total = 0.0
+        for _ in range(stream.n_batches):
+            self.optimizer.zero_grad()
+            loss = objective(stream.next())
+            if l2:
+                loss = loss + l2 * self.network.squared_weight_norm()
+            loss.backward()
+            value = loss.item()
+            if not math.isfinite(value):
+                raise FloatingPointError("the training loss is not finite")
+            self.optimizer.step()
+            total += value
+        return total / stream.n_batches
+
+    def reduce_step(self, factor):
+        for group in self.optimizer.param_groups:
+            group["lr"] *= factor
+        self.optimizer.state.clear()
+
+    def bond_spectra(self):
+        return [layer.bond_spectra() for layer in self.network.tn_layers]
+
+    def state_dict(self):
+        state = self.optimizer.state_dict()
+        return {"state": {key: {name: value.clone() if torch.is_tensor(value) else value
+                                for name, value in entry.items()}
+                          for key, entry in state["state"].items()},
+                "param_groups": [dict(group) for group in state["param_groups"]]}
+
+    def load_state_dict(self, state):
+        self.optimizer.load_state_dict(state)
+
+
+class AdamSolver(BackpropSolver):
+    """Adam (fused where torch has the kernel) on every parameter."""
+
+    def _make_optimizer(self, params):
+        return torch.optim.Adam(params, lr=self.learning_rate, fused=True)
+
+
+class SGDSolver(BackpropSolver):
+    """SGD with Nesterov momentum 0.9 on every parameter."""
+
+    def _make_optimizer(self, params):
+        return torch.optim.SGD(params, lr=self.learning_rate, momentum=0.9, nesterov=True)

@@ -1,0 +1,82 @@
+"""The interface every solver implements."""
+
+from abc import ABC, abstractmethod
+
+
+class Solver(ABC):
+    """Trains a :class:`~skltnn._network.TNNetwork`, one iteration at a time.
+
+    The estimator builds the network (starting its TN layers at
+    :meth:`initial_bond_dim`), makes the solver on it, then calls
+    :meth:`run_iteration` until its stopping rule says stop. It keeps the
+    best weights itself (``network.weights()``) and asks the solver for its
+    own state alongside (:meth:`state_dict`). A solver is registered under
+    its name with :func:`~skltnn._solvers.register_solver`; the estimators'
+    ``solver`` parameter takes any registered name.
+
+    Parameters
+    ----------
+    network : TNNetwork
+    learning_rate : float
+        The estimator's ``learning_rate_init``, or
+        :attr:`default_learning_rate` for 'auto'.
+    bond_dim : int
+        The largest bond dimension the TN layers may have.
+    svd_cutoff : float
+        Relative singular-value cutoff for solvers that truncate.
+    sweep : {'all_layers', 'layer_by_layer'}
+        The bond schedule of solvers that sweep.
+    """
+
+    #: The learning rate that ``learning_rate_init='auto'`` stands for.
+    default_learning_rate = 0.01
+    #: The mini-batch size that ``batch_size='auto'`` stands for.
+    default_batch_size = 200
+
+    def __init__(self, network, *, learning_rate, bond_dim, svd_cutoff, sweep):
+        self.network = network
+        self.learning_rate = learning_rate
+        self.bond_dim = bond_dim
+        self.svd_cutoff = svd_cutoff
+        self.sweep = sweep
+
+    @classmethod
+    def initial_bond_dim(cls, bond_dim):
+        """The bond dimension of the TN layers at initialisation."""
+        return bond_dim
+
+    @abstractmethod
+    def run_iteration(self, objective, l2, stream):
+        """One iteration (an epoch or a sweep); returns its mean training loss.
+
+        Parameters
+        ----------
+        objective : Objective
+            The data term of the loss on mini-batches.
+        l2 : float
+            The objective adds ``l2 * sum ||W||_F^2`` over the TN layers'
+            and the output layer's weights.
+        stream : BatchStream
+            The mini-batches, in order.
+
+        Raises
+        ------
+        FloatingPointError
+            When the loss is not finite.
+        """
+
+    @abstractmethod
+    def reduce_step(self, factor):
+        """Scale every step down by ``factor`` and forget momentum (after a divergence)."""
+
+    @abstractmethod
+    def bond_spectra(self):
+        """Per TN layer, the singular values of each bond, after an iteration."""
+
+    @abstractmethod
+    def state_dict(self):
+        """The solver's own state (optimiser moments, step sizes), detached copies."""
+
+    @abstractmethod
+    def load_state_dict(self, state):
+        """Set the state back to :meth:`state_dict`'s."""

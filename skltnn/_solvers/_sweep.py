@@ -1,0 +1,169 @@
+"""The DMRG-like two-site sweep that trains the MPO cores (Jahromi & Orús, Sec. III)."""
+
+import torch
+
+from .._layers import DenseWeight
+from ._base import Solver
+from ._line_search import LineSearch
+
+
+def bond_schedule(n_bonds_per_layer, strategy):
+    """The (layer, bond, direction) visits of one iteration.
+
+    'all_layers' (the paper's PaL) treats the layers as one long chain: every
+    layer's bonds left to right, first layer to last, then all the way back.
+    'layer_by_layer' (LbL) does a full back-and-forth sweep of one layer
+    before moving to the next.
+    """
+    right = [[(layer, k, "right") for k in range(n)] for layer, n in enumerate(n_bonds_per_layer)]
+    left = [[(layer, k, "left") for k in reversed(range(n))] for layer, n in enumerate(n_bonds_per_layer)]
+    if strategy == "all_layers":
+        return [v for sweep in right for v in sweep] + [v for sweep in reversed(left) for v in sweep]
+    return [v for r, lft in zip(right, left) for v in r + lft]
+
+
+class DMRGSweeper(Solver):
+    """Two-site updates of every TN layer of a :class:`TNNetwork`.
+
+    For each visited bond: merge the two cores into the bond tensor B, take
+    an epoch of mini-batch steps on B and the dense parameters
+    (:class:`LineSearch`), the gradients through the whole network (by hand
+    when the layer is applied as a dense W, by autograd otherwise), then
+    split B by a truncated SVD so that the orthogonality centre moves with
+    the sweep. Because the other cores of the layer are isometries, the kept
+    singular values are exactly that bond's spectrum and a step on B is a
+    well-conditioned step on W.
+
+    The TN layers start as product operators (bond dimension 1, entropy 0)
+    and the SVD splits grow each bond up to ``bond_dim`` as the gradients
+    demand, so the entropies measure learned correlation rather than the
+    random initialisation's.
+    """
+
+    # The first step on a bond tensor (the line search adapts it).
+    default_learning_rate = 0.2
+    # The whole training set as one batch, as the paper does, up to this many
+    # rows: a step on small data costs about the same for any batch, and
+    # large data sets still get many steps per visit.
+    default_batch_size = 1000
+
+    def __init__(self, network, **settings):
+        super().__init__(network, **settings)
+        layers = network.tn_layers
+        for index, layer in enumerate(layers):
+            if layer.n_bonds < 1:
+                raise ValueError(
+                    f"TN layer {index} ({layer.in_features} -> {layer.out_features} units) has a single "
+                    f"core, which the DMRG sweep cannot train: choose widths with at least two "
+                    f"prime factors (e.g. powers of 2) or input_projection='fixed'"
+                )
+        self.schedule = bond_schedule([layer.n_bonds for layer in layers], self.sweep)
+        self.line_search = LineSearch(network.dense_parameters(), network.penalized_dense_parameters(),
+                                      self.learning_rate, len(layers))
+        # A sweep starts at the left end: centre on core 0, the rest right-orthonormal.
+        for layer in layers:
+            layer.canonicalize(0)
+
+    @classmethod
+    def initial_bond_dim(cls, bond_dim):
+        return 1
+
+    def run_iteration(self, objective, l2, stream):
+        losses = [self.update_bond(layer, bond, direction, objective, l2, stream)
+                  for layer, bond, direction in self.schedule]
+        return sum(losses) / len(losses)
+
+    def reduce_step(self, factor):
+        self.line_search.reduce(factor)
+
+    def bond_spectra(self):
+        # A complete iteration ends every layer's sweep on its first bond
+        # moving left: the layer is in canonical form around core 0.
+        return [layer.bond_spectra(center=0) for layer in self.network.tn_layers]
+
+    def state_dict(self):
+        return self.line_search.state_dict()
+
+    def load_state_dict(self, state):
+        self.line_search.load_state_dict(state)
+
+    def update_bond(self, layer_index, bond, direction, objective, l2, stream):
+        """Optimise one bond tensor for an epoch of mini-batches, then split it.
+
+        Returns the mean objective over the epoch's steps, each taken before
+        its step.
+        """
+        layer = self.network.tn_layers[layer_index]
+        B = layer.merge(bond)
+        problem = self._bond_problem(layer_index, bond, objective, stream.batch_size)
+        # The other cores are isometries, so this layer's ||W||^2 is ||B||^2;
+        # the other layers' norms are constant during the visit.
+        with torch.no_grad():
+            others = sum(float(other.squared_norm()) for other in self.network.tn_layers
+                         if other is not layer) if l2 else 0.0
+        losses = []
+        for _ in range(stream.n_batches):
+            B, loss = self.line_search.step(layer_index, problem, stream.next(), B, l2, others)
+            losses.append(loss)
+        layer.split(bond, B, direction=direction, max_rank=self.bond_dim, cutoff=self.svd_cutoff)
+        return sum(losses) / len(losses)
+
+    def _bond_problem(self, layer_index, bond, objective, batch_size):
+        """The objective of one visit as a function of the bond tensor.
+
+        Returns an object with ``gradients(index, B) -> (loss, dL/dB,
+        dL/d(dense parameters))`` and ``loss(index, B)``. When the layer is
+        cheapest to apply as its dense W (small layers), the network is
+        differentiated by hand and dL/dW mapped back to dL/dB; otherwise
+        autograd differentiates the whole network.
+        """
+        layer = self.network.tn_layers[layer_index]
+        environment = layer.dense_environment(bond, batch_size)
+        if environment is None:
+            return _AutogradBond(self.network, objective, layer_index, bond)
+        return _HandWrittenBond(self.network, objective, layer_index, environment)
+
+
+class _AutogradBond:
+    """A visit's objective differentiated by autograd through the whole network."""
+
+    def __init__(self, network, objective, layer_index, bond):
+        self.objective, self.layer_index, self.bond = objective, layer_index, bond
+        self.layer = network.tn_layers[layer_index]
+        self.dense = network.dense_parameters()
+
+    def _weights(self, B):
+        return {self.layer_index: self.layer.weight_with(self.bond, B)}
+
+    def gradients(self, index, B):
+        B = B.detach().requires_grad_(True)
+        loss = self.objective(index, self._weights(B))
+        grad_B, *grads = torch.autograd.grad(loss, [B, *self.dense], allow_unused=True, materialize_grads=True)
+        return loss.detach(), grad_B, grads
+
+    def loss(self, index, B):
+        with torch.no_grad():
+            return self.objective(index, self._weights(B))
+
+
+class _HandWrittenBond:
+    """A visit's objective through the layer's dense W and a hand-written backward pass."""
+
+    def __init__(self, network, objective, layer_index, environment):
+        self.network, self.objective = network, objective
+        self.layer_index, self.environment = layer_index, environment
+
+    def gradients(self, index, B):
+        objective, network = self.objective, self.network
+        weights = {self.layer_index: DenseWeight(self.environment.to_dense(B))}
+        output, inputs = network.trace(objective.inputs(index), weights)
+        loss, grad_output = objective.loss_and_gradient(output, index)
+        X = objective.rows(index) if network.input_projection == "trainable" else None
+        dense_grads, layer_grads = network.backward(inputs, grad_output, weights, X)
+        grad_W = inputs[self.layer_index].t() @ layer_grads[self.layer_index]
+        return loss, self.environment.adjoint(grad_W), dense_grads
+
+    def loss(self, index, B):
+        weights = {self.layer_index: DenseWeight(self.environment.to_dense(B))}
+        output, _ = self.network.trace(self.objective.inputs(index), weights)
+        return self.objective.output_loss(output, index)

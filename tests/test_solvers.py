@@ -1,0 +1,121 @@
+"""The Solver interface and its registry: a new solver needs no change to the estimators."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import make_classification
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skltnn import TNNClassifier, TNNRegressor
+from skltnn._solvers import SOLVER_NAMES, SOLVERS, AdamSolver, DMRGSweeper, SGDSolver, Solver, register_solver
+
+
+class FullBatchGradientDescent(Solver):
+    """A toy solver: one plain gradient step on every parameter per iteration."""
+
+    default_learning_rate = 0.5
+    default_batch_size = 10**9
+
+    def __init__(self, network, **settings):
+        super().__init__(network, **settings)
+        self.params = [p for p in network.parameters() if p.requires_grad]
+        self.steps = 0
+
+    def run_iteration(self, objective, l2, stream):
+        loss = objective(stream.next()) + l2 * self.network.squared_weight_norm()
+        grads = torch.autograd.grad(loss, self.params)
+        with torch.no_grad():
+            for param, grad in zip(self.params, grads):
+                param.sub_(self.learning_rate * grad)
+        self.steps += 1
+        return float(loss)
+
+    def reduce_step(self, factor):
+        self.learning_rate *= factor
+
+    def bond_spectra(self):
+        return [layer.bond_spectra() for layer in self.network.tn_layers]
+
+    def state_dict(self):
+        return {"learning_rate": self.learning_rate, "steps": self.steps}
+
+    def load_state_dict(self, state):
+        self.learning_rate, self.steps = state["learning_rate"], state["steps"]
+
+
+@pytest.fixture
+def toy_solver():
+    register_solver("toy", FullBatchGradientDescent)
+    yield "toy"
+    del SOLVERS["toy"]
+    SOLVER_NAMES.discard("toy")
+
+
+def test_a_registered_solver_trains_the_estimators_with_its_own_defaults(toy_solver):
+    X, y = make_classification(120, n_features=6, random_state=0)
+    clf = TNNClassifier(hidden_layer_sizes=(16,), bond_dim=3, solver=toy_solver, max_iter=40, random_state=0)
+    with pytest.warns(Warning):  # max_iter: plain gradient descent is slow
+        clf.fit(X, y)
+    solver = clf._solver
+    assert isinstance(solver, FullBatchGradientDescent) and solver.learning_rate == 0.5
+    assert solver.steps == clf.n_iter_ == 40
+    # The initial bond dimension is the Solver default (bond_dim), not the sweep's 1.
+    assert clf.network_.tn_layers[0].bond_dim == 3
+    assert clf.loss_curve_[-1] < 0.7 * clf.loss_curve_[0] and clf.score(X, y) > 0.8
+    assert len(clf.entanglement_history_[0]) == 40
+
+
+def test_an_unregistered_solver_is_a_parameter_error():
+    X, y = make_classification(40, n_features=4, random_state=0)
+    with pytest.raises(InvalidParameterError, match="'solver' parameter"):
+        TNNRegressor(solver="toy").fit(X, y)
+
+
+def test_only_solver_subclasses_register():
+    with pytest.raises(TypeError, match="Solver subclass"):
+        register_solver("bad", lambda network, **settings: None)
+    assert "bad" not in SOLVERS
+
+
+def test_the_built_in_solvers_and_their_defaults():
+    assert SOLVERS == {"dmrg": DMRGSweeper, "adam": AdamSolver, "sgd": SGDSolver}
+    assert (DMRGSweeper.default_learning_rate, DMRGSweeper.default_batch_size) == (0.2, 1000)
+    assert (AdamSolver.default_learning_rate, AdamSolver.default_batch_size) == (0.01, 200)
+    assert DMRGSweeper.initial_bond_dim(8) == 1 and AdamSolver.initial_bond_dim(8) == 8
+
+
+@pytest.mark.parametrize("solver", ["dmrg", "adam", "sgd"])
+def test_a_failed_partial_fit_restores_the_solver_state(monkeypatch, solver):
+    X, y = make_classification(80, n_features=4, random_state=0)
+    clf = TNNClassifier(hidden_layer_sizes=(16,), solver=solver, batch_size=20, random_state=0)
+    for _ in range(2):
+        clf.partial_fit(X, y, classes=[0, 1])
+    before = clf._solver.state_dict()
+    weights = clf.network_.weights()
+    run_iteration = type(clf._solver).run_iteration
+
+    def fails_after_training(self, *args):
+        run_iteration(self, *args)  # moves the weights and the optimiser's state
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(type(clf._solver), "run_iteration", fails_after_training)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        clf.partial_fit(X, y)
+    assert_states_equal(clf._solver.state_dict(), before)
+    for got, want in zip(clf.network_.weights(), weights):
+        torch.testing.assert_close(got, want, rtol=0, atol=0)
+
+
+def assert_states_equal(got, want):
+    if isinstance(want, dict):
+        assert got.keys() == want.keys()
+        for key in want:
+            assert_states_equal(got[key], want[key])
+    elif isinstance(want, (list, tuple)):
+        assert len(got) == len(want)
+        for a, b in zip(got, want):
+            assert_states_equal(a, b)
+    elif torch.is_tensor(want):
+        torch.testing.assert_close(got, want, rtol=0, atol=0)
+    else:
+        assert got == want or (np.isnan(got) and np.isnan(want))
