@@ -12,7 +12,8 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-from ._estimators import TNNClassifier, TNNRegressor
+from ._classifier import TNNClassifier
+from ._regressor import TNNRegressor
 from .datasets import make_linear, make_sine, make_spiral
 
 # The paper's TN layers: 64 units as 6 cores of d = 2 (Jahromi & Orús, Tables I-IV).
@@ -212,12 +213,9 @@ def format_table(rows, seeds):
 def save_figures(fitted, folder):
     """Write the papers' figures (PNG) for whatever was fitted; returns the paths."""
     import matplotlib
-    import matplotlib.ticker
 
     matplotlib.use("Agg")  # files only, no display needed
     import matplotlib.pyplot as plt
-
-    from .plotting import plot_decision_boundary, plot_spectra, plot_training
 
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -227,6 +225,19 @@ def save_figures(fitted, folder):
         fig.savefig(folder / name, dpi=110)
         plt.close(fig)
         paths.append(folder / name)
+
+    _classification_figures(fitted, plt, save)
+    if "blobs" in fitted and "spiral" in fitted:
+        _entropy_per_bond_figure(fitted, plt, save)
+    _regression_figures(fitted, plt, save)
+    if "digits" in fitted:
+        _digits_figure(fitted["digits"], plt, save)
+    return paths
+
+
+def _classification_figures(fitted, plt, save):
+    """The paper's Figs. 11-14: loss, entropy and decision boundary; the bond spectra."""
+    from .plotting import plot_decision_boundary, plot_spectra, plot_training
 
     for name, figure in (("blobs", "fig11_12"), ("spiral", "fig13_14")):
         if name not in fitted:
@@ -242,20 +253,26 @@ def save_figures(fitted, folder):
         plot_spectra(model, ax=ax)
         ax.set_title(f"{name}: bond spectra (D={max(by_dim)})")
         save(fig, f"{name}_spectra.png")
-    if "blobs" in fitted and "spiral" in fitted:
-        # Gao et al. SM Fig. 5: per-bond entropy after training, an easy and a hard data set.
-        fig, ax = plt.subplots(figsize=(6, 4))
-        for name, color in (("blobs", "tab:blue"), ("spiral", "tab:red")):
-            bond_dim = max(fitted[name])
-            model = fitted[name][bond_dim][0]
-            bonds = np.arange(1, len(model.entanglement_entropy_[0]) + 1)
-            ax.plot(bonds, model.entanglement_entropy_[0], "o-", color=color, label=f"{name}, trained (D={bond_dim})")
-            ax.plot(bonds, model.entanglement_history_[0][0], "o--", color=color, alpha=0.5,
-                    label=f"{name}, after the first sweep")
-        ax.set(xlabel="bond", ylabel="entanglement entropy S", title="per-bond entropy (Gao et al. SM Fig. 5)",
-               xticks=bonds)
-        ax.legend()
-        save(fig, "gao_sm_fig5_entropy_per_bond.png")
+
+
+def _entropy_per_bond_figure(fitted, plt, save):
+    """Gao et al. SM Fig. 5: per-bond entropy after training, an easy and a hard data set."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, color in (("blobs", "tab:blue"), ("spiral", "tab:red")):
+        bond_dim = max(fitted[name])
+        model = fitted[name][bond_dim][0]
+        bonds = np.arange(1, len(model.entanglement_entropy_[0]) + 1)
+        ax.plot(bonds, model.entanglement_entropy_[0], "o-", color=color, label=f"{name}, trained (D={bond_dim})")
+        ax.plot(bonds, model.entanglement_history_[0][0], "o--", color=color, alpha=0.5,
+                label=f"{name}, after the first sweep")
+    ax.set(xlabel="bond", ylabel="entanglement entropy S", title="per-bond entropy (Gao et al. SM Fig. 5)",
+           xticks=bonds)
+    ax.legend()
+    save(fig, "gao_sm_fig5_entropy_per_bond.png")
+
+
+def _regression_figures(fitted, plt, save):
+    """The paper's Figs. 15 and 16: the fitted curve over the data."""
     for name, figure, truth in (("linear", "fig15", lambda x: 0.55 * x + 0.2), ("sine", "fig16", np.sin)):
         if name not in fitted:
             continue
@@ -268,20 +285,24 @@ def save_figures(fitted, folder):
         ax.set(xlabel="x", ylabel="y", title=f"{name} regression")
         ax.legend()
         save(fig, f"{figure}_{name}.png")
-    if "digits" in fitted:
-        curves, dense = fitted["digits"]
-        fig, ax = plt.subplots(figsize=(6, 4))
-        for solver, points in curves.items():
-            _, rho, mean, std = np.array(points).T
-            ax.errorbar(rho, mean, yerr=std, marker="o", capsize=3,
-                        label="MPO-Net (adam)" if solver == "adam" else "DMRG sweep")
-        ax.axhline(dense, color="k", ls="--", label="dense MLP")
-        rhos = sorted({round(rho, 3) for points in curves.values() for _, rho, _, _ in points})
-        ax.set(xscale="log", xlabel="compression ratio ρ (MPO parameters / dense)", ylabel="test accuracy",
-               title="digits (Gao et al. Fig. 2)")
-        # Every measured ρ labelled, and no log-axis minor labels between them.
-        ax.set_xticks(rhos, [f"{rho:g}" for rho in rhos])
-        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-        ax.legend()
-        save(fig, "gao_fig2_digits.png")
-    return paths
+
+
+def _digits_figure(digits, plt, save):
+    """Gao et al. Fig. 2: test accuracy against the compression ratio."""
+    import matplotlib.ticker
+
+    curves, dense = digits
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for solver, points in curves.items():
+        _, rho, mean, std = np.array(points).T
+        ax.errorbar(rho, mean, yerr=std, marker="o", capsize=3,
+                    label="MPO-Net (adam)" if solver == "adam" else "DMRG sweep")
+    ax.axhline(dense, color="k", ls="--", label="dense MLP")
+    rhos = sorted({round(rho, 3) for points in curves.values() for _, rho, _, _ in points})
+    ax.set(xscale="log", xlabel="compression ratio ρ (MPO parameters / dense)", ylabel="test accuracy",
+           title="digits (Gao et al. Fig. 2)")
+    # Every measured ρ labelled, and no log-axis minor labels between them.
+    ax.set_xticks(rhos, [f"{rho:g}" for rho in rhos])
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.legend()
+    save(fig, "gao_fig2_digits.png")
