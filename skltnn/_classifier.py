@@ -27,15 +27,18 @@ class TNNClassifier(ClassifierMixin, BaseTNN):
     bond_dim : int, default=8
         Maximum bond dimension of every MPO.
     n_cores : int, optional
-        Cores per TN layer. Every width must split into that many factors
-        >= 2. Default: about one core per factor of 4 of the width.
+        Cores per TN layer; at most as many as the larger width of a layer
+        has prime factors. Default: about one core per factor of 4 of the
+        larger width. Each width is split into balanced factors, padded with
+        ones where it has fewer prime factors (as :class:`MPOLinear`).
     activation : {'relu', 'logistic', 'tanh', 'identity'} or tuple, default='relu'
         One for all TN layers, or one per TN layer. 'sigmoid' is another
         name for 'logistic'.
     input_projection : {'fixed', 'trainable', 'none'}, default='fixed'
         Dense map from the features to the first TN layer's width: random
         and frozen (the paper's), trained, or none (the features feed the
-        first TN layer directly and their count must factorise).
+        first TN layer directly; for the sweep, the feature count or that
+        width needs two prime factors or more).
     solver : {'dmrg', 'adam', 'sgd'}, default='dmrg'
         'dmrg' is the two-site sweep; 'adam' and 'sgd' (Nesterov momentum
         0.9) train all cores by global backpropagation (MPO-Net).
