@@ -56,6 +56,8 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
         "solver": [StrOptions(SOLVER_NAMES)],  # the registry's live set
         "sweep": [StrOptions(set(SWEEPS))],
         "learning_rate_init": [StrOptions({"auto"}), Interval(Real, 0, np.inf, closed="neither")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "power_t": [Interval(Real, 0, np.inf, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "shuffle": ["boolean"],
@@ -75,7 +77,7 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
 
     def __init__(self, hidden_layer_sizes=(64,), bond_dim=8, *, n_cores=None, activation="relu",
                  input_projection="fixed", solver="dmrg", sweep="all_layers",
-                 learning_rate_init="auto", max_iter=200, batch_size="auto", shuffle=True,
+                 learning_rate_init="auto", learning_rate="constant", power_t=0.5, max_iter=200, batch_size="auto", shuffle=True,
                  alpha=1e-4, svd_cutoff=0.0, tol=1e-4, n_iter_no_change=10, early_stopping=False,
                  validation_fraction=0.1, standardize=True, warm_start=False, device="auto",
                  dtype="float32", random_state=None, verbose=0):
@@ -87,6 +89,8 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
         self.solver = solver
         self.sweep = sweep
         self.learning_rate_init = learning_rate_init
+        self.learning_rate = learning_rate
+        self.power_t = power_t
         self.max_iter = max_iter
         self.batch_size = batch_size
         self.shuffle = shuffle
@@ -265,7 +269,7 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
         solver_class = SOLVERS[self.solver]
         lr = solver_class.default_learning_rate if self.learning_rate_init == "auto" else self.learning_rate_init
         return solver_class(network, learning_rate=lr, bond_dim=self.bond_dim, svd_cutoff=self.svd_cutoff,
-                            sweep=self.sweep)
+                            sweep=self.sweep, schedule=self.learning_rate, power_t=self.power_t)
 
     def _set_diagnostics(self):
         """Fitted attributes derived from the trained weights."""

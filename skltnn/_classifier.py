@@ -52,6 +52,16 @@ class TNNClassifier(ClassifierMixin, BaseTNN):
         shortens any step that would not lower the loss and lengthens the
         steps while they succeed (up to 16x for the bonds, 4x for the dense
         parameters; see the user guide).
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        Schedule of the step size, used only with ``solver='sgd'`` (as in
+        scikit-learn's MLP: the sweep's line search and Adam size their
+        steps themselves). 'invscaling' sets it after each epoch to
+        ``learning_rate_init / (t + 1) ** power_t``, t the samples seen;
+        'adaptive' keeps it until ``n_iter_no_change`` epochs fail to
+        improve by ``tol``, then divides it by 5 instead of stopping, and
+        stops when it falls below 1e-6.
+    power_t : float, default=0.5
+        Exponent of the 'invscaling' schedule.
     max_iter : int, default=200
         Maximum iterations: one back-and-forth sweep over every bond for
         'dmrg', one epoch for 'adam' and 'sgd'.

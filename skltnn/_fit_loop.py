@@ -62,9 +62,14 @@ class FitLoop:
                 if self.recoveries > MAX_RECOVERIES:
                     stop = "diverged"
                     break
-                if self.incremental or no_improvement > est.n_iter_no_change:
+                if self.incremental:
                     stop = "converged"
                     break
+                if no_improvement > est.n_iter_no_change:
+                    if not self.solver.on_plateau():
+                        stop = "converged"
+                        break
+                    no_improvement = 0
         except KeyboardInterrupt:
             stop = "interrupted"
         finally:

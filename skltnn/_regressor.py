@@ -20,7 +20,7 @@ class TNNRegressor(RegressorMixin, BaseTNN):
     Parameters
     ----------
     hidden_layer_sizes, bond_dim, n_cores, activation, input_projection, solver, \
-sweep, learning_rate_init, max_iter, batch_size, shuffle, alpha, svd_cutoff, \
+sweep, learning_rate_init, learning_rate, power_t, max_iter, batch_size, shuffle, alpha, svd_cutoff, \
 tol, n_iter_no_change, early_stopping, validation_fraction, standardize, warm_start, \
 device, dtype, random_state, verbose
         As in :class:`TNNClassifier`.

@@ -682,7 +682,8 @@ def test_wrong_number_of_features_at_predict(fitted_spiral):
        dict(n_cores=0), dict(max_iter=0), dict(n_iter_no_change=0), dict(batch_size=0),
        dict(validation_fraction=1.5), dict(validation_fraction=0.0), dict(standardize="yes"),
        dict(solver="lbfgs"), dict(sweep="zigzag"), dict(input_projection="random"),
-       dict(dtype="float16"), dict(activation="gelu"), dict(random_state="seed")],
+       dict(dtype="float16"), dict(activation="gelu"), dict(random_state="seed"),
+       dict(learning_rate="optimal"), dict(power_t=-0.5), dict(power_t=np.nan)],
 )
 @pytest.mark.parametrize("Estimator", [TNNClassifier, TNNRegressor])
 def test_bad_parameters_are_invalid_parameter_errors(Estimator, params):

@@ -1,9 +1,12 @@
 """The Solver interface and its registry: a new solver needs no change to the estimators."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
 from sklearn.datasets import make_classification
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skltnn import TNNClassifier, TNNRegressor
@@ -119,3 +122,48 @@ def assert_states_equal(got, want):
         torch.testing.assert_close(got, want, rtol=0, atol=0)
     else:
         assert got == want or (np.isnan(got) and np.isnan(want))
+
+
+@pytest.mark.parametrize("schedule", ["constant", "invscaling", "adaptive"])
+def test_sgd_follows_the_learning_rate_schedules_of_sklearns_mlp(schedule):
+    # tol so large that no epoch improves: 'adaptive' divides the step by 5
+    # on every plateau until it is below 1e-6, as MLPClassifier does.
+    from sklearn.neural_network import MLPClassifier
+
+    X, y = make_classification(90, n_features=4, random_state=0)
+    settings = dict(solver="sgd", learning_rate=schedule, learning_rate_init=0.01, power_t=0.3,
+                    batch_size=30, tol=1e9, n_iter_no_change=1, max_iter=40, random_state=0)
+    mlp = MLPClassifier(hidden_layer_sizes=(8,), **settings).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = TNNClassifier(hidden_layer_sizes=(8,), **settings).fit(X, y)
+    assert clf.n_iter_ == mlp.n_iter_
+    assert clf._solver.step == pytest.approx(mlp._optimizer.learning_rate, rel=1e-12)
+
+
+def test_adaptive_goes_on_where_constant_stops():
+    X, y = make_classification(90, n_features=4, random_state=0)
+    settings = dict(solver="sgd", batch_size=30, tol=1e9, n_iter_no_change=2, max_iter=200, random_state=0)
+    constant = TNNClassifier(learning_rate="constant", **settings).fit(X, y)
+    adaptive = TNNClassifier(learning_rate="adaptive", **settings).fit(X, y)
+    assert constant.n_iter_ == 4  # stops at its first plateau
+    # ... where 'adaptive' divides the step by 5 per plateau: 0.01 / 5**k <= 1e-6 at k = 6
+    assert adaptive.n_iter_ == 4 + 6 * 3 and adaptive._solver.step == pytest.approx(0.01 / 5**6)
+
+
+@pytest.mark.parametrize("solver", ["dmrg", "adam"])
+def test_the_schedule_is_for_sgd_only(solver):
+    X, y = make_classification(60, n_features=4, random_state=0)
+    fits = [TNNClassifier(hidden_layer_sizes=(8,), solver=solver, learning_rate=schedule, max_iter=5,
+                          tol=0, random_state=0).fit(X, y) for schedule in ("constant", "adaptive")]
+    np.testing.assert_array_equal(fits[0].loss_curve_, fits[1].loss_curve_)
+
+
+def test_a_divergence_shrinks_the_scheduled_step_too():
+    solver = TNNClassifier(solver="sgd", learning_rate="invscaling").fit(*make_classification(40, random_state=0))
+    solver = solver._solver
+    step = solver.step
+    solver.reduce_step(0.5)
+    assert solver.step == step / 2
+    solver._set_step()  # the next epoch's step keeps the factor
+    assert solver.step == pytest.approx(step / 2)

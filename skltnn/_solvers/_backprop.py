@@ -67,8 +67,60 @@ class AdamSolver(BackpropSolver):
         return torch.optim.Adam(params, lr=self.learning_rate, fused=True)
 
 
+# 'adaptive' stops once its step is below this, as scikit-learn's MLP.
+MIN_ADAPTIVE_STEP = 1e-6
+
+
 class SGDSolver(BackpropSolver):
-    """SGD with Nesterov momentum 0.9 on every parameter."""
+    """SGD with Nesterov momentum 0.9 on every parameter, on scikit-learn's
+    MLP learning-rate schedules.
+
+    The step is ``scale * learning_rate`` ('constant', 'adaptive') or
+    ``scale * learning_rate / (t + 1) ** power_t`` after an epoch
+    ('invscaling', t the samples seen); ``scale`` starts at 1 and shrinks
+    on a divergence (:meth:`reduce_step`) and, with 'adaptive', by 5 on
+    each plateau.
+    """
+
+    def __init__(self, network, **settings):
+        super().__init__(network, **settings)
+        self.scale, self.samples_seen = 1.0, 0
 
     def _make_optimizer(self, params):
         return torch.optim.SGD(params, lr=self.learning_rate, momentum=0.9, nesterov=True)
+
+    def run_iteration(self, objective, l2, stream):
+        loss = super().run_iteration(objective, l2, stream)
+        self.samples_seen += stream.n_samples
+        self._set_step()
+        return loss
+
+    def _set_step(self):
+        step = self.scale * self.learning_rate
+        if self.schedule == "invscaling":
+            step /= (self.samples_seen + 1) ** self.power_t
+        for group in self.optimizer.param_groups:
+            group["lr"] = step
+
+    @property
+    def step(self):
+        """The step size of the next update."""
+        return self.optimizer.param_groups[0]["lr"]
+
+    def reduce_step(self, factor):
+        super().reduce_step(factor)
+        self.scale *= factor
+
+    def on_plateau(self):
+        if self.schedule != "adaptive" or self.step <= MIN_ADAPTIVE_STEP:
+            return False
+        self.scale /= 5
+        self._set_step()
+        return True
+
+    def state_dict(self):
+        return {"optimizer": super().state_dict(), "scale": self.scale, "samples_seen": self.samples_seen}
+
+    def load_state_dict(self, state):
+        super().load_state_dict(state["optimizer"])
+        self.scale, self.samples_seen = state["scale"], state["samples_seen"]

@@ -26,6 +26,10 @@ class Solver(ABC):
         Relative singular-value cutoff for solvers that truncate.
     sweep : {'all_layers', 'layer_by_layer'}
         The bond schedule of solvers that sweep.
+    schedule : {'constant', 'invscaling', 'adaptive'}
+        The learning-rate schedule of solvers that follow one.
+    power_t : float
+        The exponent of the 'invscaling' schedule.
     """
 
     #: The learning rate that ``learning_rate_init='auto'`` stands for.
@@ -33,12 +37,15 @@ class Solver(ABC):
     #: The mini-batch size that ``batch_size='auto'`` stands for.
     default_batch_size = 200
 
-    def __init__(self, network, *, learning_rate, bond_dim, svd_cutoff, sweep):
+    def __init__(self, network, *, learning_rate, bond_dim, svd_cutoff, sweep, schedule="constant",
+                 power_t=0.5):
         self.network = network
         self.learning_rate = learning_rate
         self.bond_dim = bond_dim
         self.svd_cutoff = svd_cutoff
         self.sweep = sweep
+        self.schedule = schedule
+        self.power_t = power_t
 
     @classmethod
     def initial_bond_dim(cls, bond_dim):
@@ -68,6 +75,11 @@ class Solver(ABC):
     @abstractmethod
     def reduce_step(self, factor):
         """Scale every step down by ``factor`` and forget momentum (after a divergence)."""
+
+    def on_plateau(self):
+        """No improvement for ``n_iter_no_change`` iterations: return True to
+        go on (having changed something, such as a smaller step), False to stop."""
+        return False
 
     @abstractmethod
     def bond_spectra(self):
