@@ -19,7 +19,7 @@ from ._device import resolve_device, to_tensor
 from ._fit_loop import FitLoop
 from ._mpo import MPO, torch_generator
 from ._network import ACTIVATIONS, PROJECTIONS, TNNetwork, layer_dims
-from ._objective import Objective, SparseRows
+from ._objective import STANDARDIZED_COPY_BYTES, Objective, StandardizedRows
 from ._scaling import fit_scaler, standardize
 from ._solvers import SOLVER_NAMES, SOLVERS
 from ._threads import limited_threads
@@ -221,11 +221,18 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
                                      random_state=rng, stratify=stratify)
             X, X_val, Y, _, _, y_val, sample_weight, _ = split
             validation = (X_val, y_val)
+        scaler, dtype = self.input_scaler_, np.dtype(self.dtype)
         if sp.issparse(X):  # made dense a batch at a time, never whole
-            check_finite(_sparse_extremes(X, self.input_scaler_).astype(self.dtype), "X")
-            X = SparseRows(X, self.input_scaler_, np.dtype(self.dtype), param.device)
+            check_finite(_sparse_extremes(X, scaler).astype(dtype), "X")
+            X = StandardizedRows(X, scaler, dtype, param.device)
+        elif scaler is None and X.dtype == dtype:
+            pass  # shared with torch as it is
+        elif param.device.type == "cpu" and X.shape[0] * X.shape[1] * dtype.itemsize > STANDARDIZED_COPY_BYTES:
+            for start in range(0, len(X), CHUNK_ROWS):
+                check_finite(standardize(scaler, X[start:start + CHUNK_ROWS], dtype), "X")
+            X = StandardizedRows(X, scaler, dtype, param.device)
         else:
-            X = check_finite(standardize(self.input_scaler_, X, np.dtype(self.dtype)), "X")
+            X = check_finite(standardize(scaler, X, dtype), "X")
         Y = to_tensor(Y, torch.long if Y.dtype.kind == "i" else param.dtype, param.device)
         weights = to_tensor(sample_weight, param.dtype, param.device)
         return Objective(network, X, Y, weights, self._loss), validation

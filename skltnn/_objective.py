@@ -1,5 +1,6 @@
 """The data term of the training objective, evaluated on mini-batches."""
 
+import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 
@@ -8,6 +9,9 @@ from ._scaling import CHUNK_ROWS, standardize
 
 # The frozen projection of the training set is cached up to this size.
 EMBED_CACHE_BYTES = 64 * 2**20
+# A dense X is standardised whole up to this size (the fastest steps), and
+# a batch at a time above it (no second copy of a large X).
+STANDARDIZED_COPY_BYTES = 64 * 2**20
 
 
 def cross_entropy(output, target):
@@ -51,8 +55,8 @@ LOSSES = {
 }
 
 
-class SparseRows:
-    """The rows of a sparse X, standardised and made dense a batch at a time.
+class StandardizedRows:
+    """The rows of X (dense or sparse), standardised and made dense a batch at a time.
 
     Stands in for the training tensor ``X`` of an :class:`Objective`: indexing
     it with a slice or an index tensor gives the dense rows on the device.
@@ -60,7 +64,8 @@ class SparseRows:
 
     def __init__(self, X, scaler, dtype, device):
         """``dtype``: the numpy dtype of the rows (that of the network)."""
-        self.X, self.scaler, self.dtype, self.device = X.tocsr(), scaler, dtype, device
+        self.X = X.tocsr() if sp.issparse(X) else X
+        self.scaler, self.dtype, self.device = scaler, dtype, device
 
     def __len__(self):
         return self.X.shape[0]
@@ -82,7 +87,7 @@ class Objective:
     Parameters
     ----------
     network : TNNetwork
-    X : ndarray (n_samples, n_features) or SparseRows
+    X : ndarray (n_samples, n_features) or StandardizedRows
         The training data, shared with torch without a copy when it can be.
     Y, weights : tensors on the network's device
         Encoded targets and sample weights.
@@ -92,7 +97,7 @@ class Objective:
     def __init__(self, network, X, Y, weights, loss):
         param = next(network.parameters())
         self.network = network
-        self.X = X if isinstance(X, SparseRows) else to_tensor(X, param.dtype, param.device)
+        self.X = X if isinstance(X, StandardizedRows) else to_tensor(X, param.dtype, param.device)
         self.Y, self.weights = Y, weights
         self.sample_loss, self.sample_loss_gradient = LOSSES[loss]
         self.uniform = bool((weights == weights[0]).all())
@@ -102,7 +107,7 @@ class Objective:
             # The frozen projection of the training set never changes; caching
             # it saves a matmul per step, which counts only while steps are small.
             with torch.no_grad():
-                if isinstance(X, SparseRows):
+                if isinstance(X, StandardizedRows):
                     self._embedded = torch.cat([network.embed(X[start:start + CHUNK_ROWS])
                                                 for start in range(0, len(X), CHUNK_ROWS)])
                 else:

@@ -769,6 +769,38 @@ def test_sparse_input_fits_as_dense_a_batch_at_a_time(Estimator, fmt, monkeypatc
     assert densified and max(densified) <= 100
 
 
+@pytest.mark.parametrize("Estimator", [TNNClassifier, TNNRegressor])
+def test_a_large_dense_x_is_standardised_a_batch_at_a_time(Estimator, monkeypatch):
+    X, y = make_classification(300, n_features=12, random_state=0)
+    X = 50 * X + 7  # standardisation has work to do
+    params = dict(FAST, batch_size=100)
+    whole = Estimator(**params).fit(X, y)
+    objectives = []
+    make_objective = Estimator._objective
+    monkeypatch.setattr(Estimator, "_objective", lambda self, *args: objectives.append(
+        make_objective(self, *args)) or objectives[-1])
+    monkeypatch.setattr(skltnn._base, "STANDARDIZED_COPY_BYTES", 1000)
+    batched = Estimator(**params).fit(X, y)
+    assert isinstance(objectives[0][0].X, skltnn._objective.StandardizedRows)
+    np.testing.assert_array_equal(batched.loss_curve_, whole.loss_curve_)
+    np.testing.assert_array_equal(batched.predict(X), whole.predict(X))
+    X[0, 0] = 1e300  # finite in float64; its standardised column is not in float32
+    with pytest.raises(ValueError, match="X has values too large"):
+        Estimator(**params).fit(X, y)
+
+
+def test_float32_x_without_standardisation_is_not_copied():
+    X, y = make_classification(100, n_features=4, random_state=0)
+    X = X.astype(np.float32)
+    objectives = []
+    make_objective = TNNClassifier._objective
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TNNClassifier, "_objective", lambda self, *args: objectives.append(
+            make_objective(self, *args)) or objectives[-1])
+        TNNClassifier(**FAST, standardize=False).fit(X, y)
+    assert objectives[0][0].X.data_ptr() == X.ctypes.data
+
+
 def test_sparse_input_beyond_the_fit_dtype_is_a_clear_error():
     X, y = make_classification(60, n_features=4, random_state=0)
     X[0, 0] = 1e300  # finite in float64; its standardised column is not in float32
