@@ -1,5 +1,8 @@
 """The data term of the training objective, evaluated on mini-batches."""
 
+import warnings
+
+import numpy as np
 import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
@@ -64,13 +67,29 @@ class StandardizedRows:
 
     def __init__(self, X, scaler, dtype, device):
         """``dtype``: the numpy dtype of the rows (that of the network)."""
-        self.X = X.tocsr() if sp.issparse(X) else X
         self.scaler, self.dtype, self.device = scaler, dtype, device
+        if sp.issparse(X):
+            self.X = X.tocsr()
+            return
+        # A dense X stays where it is, seen by torch (a read-only array too:
+        # nothing writes to it); the rows of a batch are standardised in
+        # float64 by torch, the same values as standardize() in fewer passes.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            self.X = torch.from_numpy(X)
+        self._torch_dtype = torch.from_numpy(np.empty(0, dtype)).dtype
+        if scaler is not None:
+            self._mean, self._scale = torch.from_numpy(scaler.mean_), torch.from_numpy(scaler.scale_)
 
     def __len__(self):
         return self.X.shape[0]
 
     def __getitem__(self, index):
+        if isinstance(self.X, torch.Tensor):
+            rows = self.X[index] if isinstance(index, slice) else self.X.index_select(0, index.cpu())
+            if self.scaler is not None:
+                rows = (rows.double() - self._mean).div_(self._scale)  # never in place: X may be a view
+            return rows.to(device=self.device, dtype=self._torch_dtype)
         if isinstance(index, torch.Tensor):
             index = index.cpu().numpy()
         return torch.from_numpy(standardize(self.scaler, self.X[index], self.dtype)).to(self.device)

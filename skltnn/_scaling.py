@@ -19,7 +19,13 @@ def fit_scaler(A, sample_weight):
     """
     if sp.issparse(A):
         return StandardScaler(with_mean=False).fit(A, sample_weight=sample_weight).set_params(with_mean=True)
-    return StandardScaler().fit(A, sample_weight=sample_weight)
+    # A chunk of rows at a time: the statistics take float64 working copies
+    # of what they are given (one call on the whole data when it is small).
+    scaler = StandardScaler()
+    for start in range(0, A.shape[0], CHUNK_ROWS):
+        rows = slice(start, start + CHUNK_ROWS)
+        scaler.partial_fit(A[rows], sample_weight=None if sample_weight is None else sample_weight[rows])
+    return scaler
 
 
 def standardize(scaler, A, dtype):

@@ -769,11 +769,13 @@ def test_sparse_input_fits_as_dense_a_batch_at_a_time(Estimator, fmt, monkeypatc
     assert densified and max(densified) <= 100
 
 
+@pytest.mark.parametrize("batch_size", [100, 300])  # index batches, and one slice
 @pytest.mark.parametrize("Estimator", [TNNClassifier, TNNRegressor])
-def test_a_large_dense_x_is_standardised_a_batch_at_a_time(Estimator, monkeypatch):
+def test_a_large_dense_x_is_standardised_a_batch_at_a_time(Estimator, batch_size, monkeypatch):
     X, y = make_classification(300, n_features=12, random_state=0)
     X = 50 * X + 7  # standardisation has work to do
-    params = dict(FAST, batch_size=100)
+    X_before = X.copy()
+    params = dict(FAST, batch_size=batch_size)
     whole = Estimator(**params).fit(X, y)
     objectives = []
     make_objective = Estimator._objective
@@ -784,6 +786,7 @@ def test_a_large_dense_x_is_standardised_a_batch_at_a_time(Estimator, monkeypatc
     assert isinstance(objectives[0][0].X, skltnn._objective.StandardizedRows)
     np.testing.assert_array_equal(batched.loss_curve_, whole.loss_curve_)
     np.testing.assert_array_equal(batched.predict(X), whole.predict(X))
+    np.testing.assert_array_equal(X, X_before)
     X[0, 0] = 1e300  # finite in float64; its standardised column is not in float32
     with pytest.raises(ValueError, match="X has values too large"):
         Estimator(**params).fit(X, y)
