@@ -89,12 +89,18 @@ def cores_to_dense(cores):
     return merged.reshape(merged.shape[1], merged.shape[2])
 
 
+def inner(cores_a, cores_b):
+    """``<A, B>_F = sum(A * B)`` of two MPOs with the same dims, core by core
+    (neither matrix is formed)."""
+    env = cores_a[0].new_ones(1, 1)
+    for a, b in zip(cores_a, cores_b):
+        env = torch.einsum("ab,aioc,biod->cd", env, a, b)
+    return env.reshape(())
+
+
 def squared_norm(cores):
     """``||W||_F^2`` by contracting the MPO with itself (W is never formed)."""
-    env = cores[0].new_ones(1, 1)
-    for core in cores:
-        env = torch.einsum("ab,aioc,biod->cd", env, core, core)
-    return env.reshape(())
+    return inner(cores, cores)
 
 
 def merge_pair(left, right):

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
-from ._contract import cores_to_dense, mpo_matmul, squared_norm
+from ._contract import cores_to_dense, inner, mpo_matmul, squared_norm
 from ._entanglement import entanglement_entropy, normalized_spectrum
 from ._linalg import svd, truncation_rank
 
@@ -120,6 +120,39 @@ def bond_spectra(cores, right_canonical=False):
     return spectra[::-1]
 
 
+def check_bond_dims(bond_dim, n_bonds):
+    """One cap per bond (None: no cap) from an int, None or a sequence of them."""
+    if not isinstance(bond_dim, (list, tuple, np.ndarray)):
+        return [check_bond_dim(bond_dim, allow_none=True)] * n_bonds
+    bond_dims = list(bond_dim)
+    if len(bond_dims) != n_bonds:
+        raise ValueError(f"bond_dim must be an int or one per bond ({n_bonds}), got {bond_dim!r}")
+    return [check_bond_dim(d, allow_none=True) for d in bond_dims]
+
+
+def truncation_sweep(cores, bond_dims, cutoff):
+    """TT-rounding: truncated cores and the squared Frobenius error.
+
+    Right-orthonormalise (QR sweep), then truncate each bond left to right
+    by the SVD of its core, pushing ``S Vh`` into the next core. With the
+    cores on the right orthonormal, each SVD is that of W unfolded at the
+    bond, so this is TT-SVD of the dense matrix without forming it, and the
+    discarded parts are orthogonal: the squared error is exactly the sum of
+    the discarded squared singular values. The cores come out
+    left-orthonormal, the norm in the last.
+    """
+    cores = right_orthonormalize(cores, 0)
+    error = cores[0].new_zeros(())
+    for k in range(len(cores) - 1):
+        d_left, i, o, d_right = cores[k].shape
+        u, s, vh = svd(cores[k].reshape(d_left * i * o, d_right))
+        rank = truncation_rank(s, bond_dims[k], cutoff)
+        error = error + s[rank:].square().sum()
+        cores[k] = u[:, :rank].reshape(d_left, i, o, rank)
+        cores[k + 1] = torch.einsum("ab,bioc->aioc", s[:rank, None] * vh[:rank], cores[k + 1])
+    return cores, error
+
+
 class MPO:
     """A weight matrix ``W`` of shape (N_in, N_out) stored as an MPO.
 
@@ -225,8 +258,9 @@ class MPO:
             Its dtype is kept (float64 in gives float64 cores).
         in_dims, out_dims : sequence of int
             Factorisations of N_in and N_out, one pair per core.
-        bond_dim : int or None
-            Maximum bond dimension; None keeps every singular value.
+        bond_dim : int, sequence of int or None
+            Maximum bond dimension, for all bonds or one per bond; None keeps
+            every singular value.
         cutoff : float
             Drop singular values below ``cutoff`` times the largest at that bond.
 
@@ -238,17 +272,17 @@ class MPO:
         if W.ndim != 2:
             raise ValueError(f"W must be a 2-D matrix, got shape {tuple(W.shape)}")
         in_dims, out_dims = check_dims(in_dims, out_dims, *W.shape)
-        bond_dim = check_bond_dim(bond_dim, allow_none=True)
+        n = len(in_dims)
+        bond_dims = check_bond_dims(bond_dim, n - 1)
         if cutoff < 0:
             raise ValueError(f"cutoff must be >= 0, got {cutoff}")
-        n = len(in_dims)
         # Interleave to (i_1, o_1, i_2, o_2, ...) so that each bond is one reshape.
         order = [p for k in range(n) for p in (k, n + k)]
         rest = W.detach().reshape(*in_dims, *out_dims).permute(*order).reshape(1, -1)
         cores, d_left = [], 1
-        for i, o in zip(in_dims[:-1], out_dims[:-1]):
+        for i, o, cap in zip(in_dims[:-1], out_dims[:-1], bond_dims):
             u, s, vh = svd(rest.reshape(d_left * i * o, -1))
-            rank = truncation_rank(s, bond_dim, cutoff)
+            rank = truncation_rank(s, cap, cutoff)
             cores.append(u[:, :rank].reshape(d_left, i, o, rank))
             rest = s[:rank, None] * vh[:rank]
             d_left = rank
@@ -314,6 +348,113 @@ class MPO:
     def to(self, *args, **kwargs):
         """A copy with cores moved or cast as by ``torch.Tensor.to``."""
         return MPO([c.to(*args, **kwargs) for c in self.cores])
+
+    def round(self, bond_dim=None, cutoff=0.0):
+        """The best MPO of smaller bonds, by TT-rounding (W is never formed).
+
+        A QR sweep and a sweep of truncated SVDs give the same matrix as
+        :meth:`from_dense` of ``to_dense()`` at the same ``bond_dim`` and
+        ``cutoff`` (TT-SVD), at a cost linear in the number of cores. Use it
+        to compress a sum of MPOs, whose bonds add.
+
+        Parameters
+        ----------
+        bond_dim : int, sequence of int or None
+            Maximum bond dimension, for all bonds or one per bond; None keeps
+            every singular value (with ``cutoff``, those that matter: e.g.
+            ``cutoff=1e-12`` after a sum finds its true bonds).
+        cutoff : float
+            Drop singular values below ``cutoff`` times the largest at that bond.
+
+        Returns
+        -------
+        MPO
+            Left-orthonormal cores, the norm in the last.
+        """
+        return MPO(self._truncated(bond_dim, cutoff)[0])
+
+    def truncation_error(self, bond_dim=None, cutoff=0.0):
+        """``||W - W_r||_F`` of ``W_r = self.round(bond_dim, cutoff)``, exactly.
+
+        The root of the sum of the singular values that :meth:`round`
+        discards (its SVDs are those of W's unfoldings, and the parts it
+        discards are orthogonal). Divide by :meth:`norm` for the relative error.
+        """
+        return math.sqrt(max(float(self._truncated(bond_dim, cutoff)[1]), 0.0))
+
+    def _truncated(self, bond_dim, cutoff):
+        if cutoff < 0:
+            raise ValueError(f"cutoff must be >= 0, got {cutoff}")
+        return truncation_sweep([c.detach() for c in self.cores],
+                                check_bond_dims(bond_dim, len(self.cores) - 1), cutoff)
+
+    def norm(self):
+        """Frobenius norm of W (W is never formed).
+
+        That of the last core after a QR sweep: accurate to rounding relative
+        to the cores' scale, so the norm of a difference ``(a - b).norm()`` is
+        meaningful down to ~1e-15 of ``a.norm()`` (the sum of squares ``inner``
+        loses half the digits there).
+        """
+        cores = left_orthonormalize([c.detach() for c in self.cores], len(self.cores) - 1)
+        return float(torch.linalg.vector_norm(cores[-1]))
+
+    def inner(self, other):
+        """Frobenius inner product ``sum(W_self * W_other)`` (neither is formed)."""
+        self._check_same_dims(other)
+        dtype = torch.promote_types(self.dtype, other.dtype)
+        return float(inner([c.detach().to(dtype) for c in self.cores],
+                           [c.detach().to(dtype=dtype, device=self.device) for c in other.cores]))
+
+    def _check_same_dims(self, other):
+        if not isinstance(other, MPO):
+            raise TypeError(f"expected an MPO, got {type(other).__name__}")
+        if (self.in_dims, self.out_dims) != (other.in_dims, other.out_dims):
+            raise ValueError(
+                f"the MPOs have different core dimensions: in_dims {self.in_dims} and {other.in_dims}, "
+                f"out_dims {self.out_dims} and {other.out_dims}"
+            )
+
+    def __add__(self, other):
+        """The MPO of ``W_self + W_other``: cores stacked block-diagonally, so
+        bonds add; :meth:`round` compresses it."""
+        if not isinstance(other, MPO):
+            return NotImplemented
+        self._check_same_dims(other)
+        dtype = torch.promote_types(self.dtype, other.dtype)
+        a = [c.detach().to(dtype) for c in self.cores]
+        b = [c.detach().to(dtype=dtype, device=self.device) for c in other.cores]
+        if len(a) == 1:
+            return MPO([a[0] + b[0]])
+        cores = [torch.cat([a[0], b[0]], dim=3)]
+        for x, y in zip(a[1:-1], b[1:-1]):
+            core = x.new_zeros(x.shape[0] + y.shape[0], x.shape[1], x.shape[2], x.shape[3] + y.shape[3])
+            core[:x.shape[0], :, :, :x.shape[3]] = x
+            core[x.shape[0]:, :, :, x.shape[3]:] = y
+            cores.append(core)
+        cores.append(torch.cat([a[-1], b[-1]], dim=0))
+        return MPO(cores)
+
+    def __mul__(self, scalar):
+        """``scalar * W``: the first core scaled."""
+        if not isinstance(scalar, numbers.Number) or isinstance(scalar, (bool, np.bool_)):
+            return NotImplemented
+        return MPO([self.cores[0].detach() * scalar] + [c.detach() for c in self.cores[1:]])
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, scalar):
+        if not isinstance(scalar, numbers.Number):
+            return NotImplemented
+        return self * (1.0 / scalar)
+
+    def __neg__(self):
+        return self * -1.0
+
+    def __sub__(self, other):
+        if not isinstance(other, MPO):
+            return NotImplemented
+        return self + (-other)
 
     def canonicalize(self, center):
         """An equal MPO in mixed-canonical form around core ``center``.

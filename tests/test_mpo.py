@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skltnn import MPO
-from skltnn._mpo import bond_spectra, max_bond_dims, right_orthonormalize
+from skltnn._mpo import bond_spectra, check_bond_dims, max_bond_dims, right_orthonormalize
 
 from ._reference import bond_matrix, brute_force_spectra, pad
 
@@ -207,3 +207,98 @@ def test_property_exact_roundtrip_and_spectra(dims, bond_dim, seed):
         np.testing.assert_allclose(want[len(got):], 0, atol=1e-9)
     center = seed % len(in_dims)
     np.testing.assert_allclose(mpo.canonicalize(center).to_dense().numpy(), W, atol=1e-10)
+
+
+# ------------------------------------------------------------ MPO arithmetic
+def random_mpo(in_dims, out_dims, bond_dim, seed):
+    return MPO.random(in_dims, out_dims, bond_dim, random_state=seed, dtype=torch.float64)
+
+
+def structured_matrix(n_in, n_out):
+    """A smooth kernel matrix: fast-decaying spectra at every bond."""
+    i, o = np.arange(n_in)[:, None] / n_in, np.arange(n_out)[None, :] / n_out
+    return np.exp(-3 * (i - o) ** 2) + np.cos(5 * i * o)
+
+
+@pytest.mark.parametrize("bond_dim", [1, 2, 3, 5, [2, 4, 3], None])
+@pytest.mark.parametrize("kind", ["random", "structured", "sum"])
+def test_round_is_tt_svd_of_the_dense_matrix(kind, bond_dim):
+    dims = dict(in_dims=(2, 3, 2, 2), out_dims=(2, 2, 3, 2))
+    if kind == "random":
+        mpo = random_mpo(**dims, bond_dim=6, seed=0)
+    elif kind == "structured":
+        mpo = MPO.from_dense(structured_matrix(24, 24), **dims)
+    else:  # bonds of a sum are the sums of the bonds
+        mpo = random_mpo(**dims, bond_dim=3, seed=1) + random_mpo(**dims, bond_dim=4, seed=2)
+    W = mpo.to_dense()
+    rounded = mpo.round(bond_dim)
+    reference = MPO.from_dense(W, **dims, bond_dim=bond_dim)
+    if bond_dim is not None:  # without a cap TT-SVD keeps zero singular values the QR sweep drops
+        assert rounded.bond_dims == reference.bond_dims
+    torch.testing.assert_close(rounded.to_dense(), reference.to_dense(), rtol=1e-9, atol=1e-9)
+    # The error it reports is the error it makes, and no other MPO of these
+    # bonds beats it by more than TT-SVD's bound: the discarded weight of
+    # each unfolding, one at a time, is a lower bound for any of them.
+    error = float((W - rounded.to_dense()).norm())
+    assert mpo.truncation_error(bond_dim) == pytest.approx(error, rel=1e-6, abs=1e-10)
+    caps = check_bond_dims(bond_dim, 3)
+    tails = [float(s[cap:].square().sum().sqrt()) if cap else 0.0 for s, cap in zip(bond_spectra(mpo.cores), caps)]
+    assert max(tails) - 1e-9 <= error <= np.sqrt(np.sum(np.square(tails))) + 1e-9
+
+
+def test_round_with_a_cutoff_finds_the_true_bonds_of_a_sum():
+    a = random_mpo((2, 2, 2, 2), (3, 2, 2, 3), bond_dim=3, seed=0)
+    doubled = a + a
+    assert doubled.bond_dims == (6, 6, 6)
+    rounded = doubled.round(cutoff=1e-12)
+    assert rounded.bond_dims == a.bond_dims
+    torch.testing.assert_close(rounded.to_dense(), 2 * a.to_dense())
+
+
+def test_round_and_norms_of_a_65536_square_mpo_never_form_w():
+    # W would take 32 GiB in float64; every operation here works on the cores.
+    dims = dict(in_dims=(4,) * 8, out_dims=(4,) * 8)
+    a, b = random_mpo(**dims, bond_dim=8, seed=0), random_mpo(**dims, bond_dim=4, seed=1)
+    total = a + 0.5 * b
+    assert total.shape == (65536, 65536) and total.bond_dims == (12,) * 7
+    assert total.norm() ** 2 == pytest.approx(a.norm() ** 2 + b.inner(a) + 0.25 * b.norm() ** 2, rel=1e-9)
+    exact = total.round()
+    assert exact.bond_dims == (12,) * 7 and (exact - total).norm() < 1e-9 * total.norm()
+    rounded = total.round(8)
+    assert rounded.bond_dims == (8,) * 7
+    error = total.truncation_error(8)
+    assert (rounded - total).norm() == pytest.approx(error, rel=1e-4)
+    x = torch.randn(3, 65536, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(total.apply(x), a.apply(x) + 0.5 * b.apply(x))
+
+
+def test_arithmetic_matches_dense(rng):
+    a = MPO.from_dense(rng.normal(size=(24, 12)), **ODD, bond_dim=3)
+    b = MPO.from_dense(rng.normal(size=(24, 12)), **ODD, bond_dim=2)
+    A, B = a.to_dense(), b.to_dense()
+    torch.testing.assert_close((a + b).to_dense(), A + B)
+    torch.testing.assert_close((a - b).to_dense(), A - B)
+    torch.testing.assert_close((-a).to_dense(), -A)
+    torch.testing.assert_close((2.5 * a).to_dense(), 2.5 * A)
+    torch.testing.assert_close((a * 2.5).to_dense(), 2.5 * A)
+    torch.testing.assert_close((a / 4).to_dense(), A / 4)
+    assert (a + b).bond_dims == (5, 5)
+    assert a.norm() == pytest.approx(float(A.norm()), rel=1e-12)
+    assert a.inner(b) == pytest.approx(float((A * B).sum()), rel=1e-10)
+    single = MPO.from_dense(rng.normal(size=(6, 4)), in_dims=(6,), out_dims=(4,))
+    torch.testing.assert_close((single + single).to_dense(), 2 * single.to_dense())
+
+
+def test_arithmetic_needs_the_same_core_dims(rng):
+    a = MPO.from_dense(rng.normal(size=(24, 12)), **ODD)
+    b = MPO.from_dense(rng.normal(size=(24, 12)), in_dims=(4, 3, 2), out_dims=(3, 2, 2))
+    with pytest.raises(ValueError, match="different core dimensions"):
+        a + b
+    with pytest.raises(ValueError, match="different core dimensions"):
+        a.inner(b)
+    with pytest.raises(TypeError):
+        a + np.ones((24, 12))
+    with pytest.raises(ValueError, match="bond_dim must be an int or one per bond"):
+        a.round([2, 2, 2])
+    with pytest.raises(ValueError, match="bond_dim must be an integer >= 1"):
+        a.round(0)
