@@ -1,0 +1,175 @@
+"""compress: every large nn.Linear of any torch model becomes an MPOLinear."""
+
+import copy
+import io
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from skltnn import MPO, CompressionReport, MPOLinear, compress
+
+
+class Model(nn.Module):
+    """Linear layers at several depths, one shared, beside other modules and a free parameter."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        shared = nn.Linear(64, 64)
+        self.body = nn.Sequential(nn.Linear(48, 64), nn.LayerNorm(64), nn.ReLU(), shared, nn.Tanh(), shared)
+        self.head = nn.ModuleDict({"out": nn.Linear(64, 10), "aux": nn.Linear(64, 32, bias=False)})
+        self.scale = nn.Parameter(torch.tensor(1.5))
+        self.register_buffer("offset", torch.arange(10.0))
+
+    def forward(self, x):
+        h = self.body(x)
+        return self.scale * self.head["out"](h) + self.offset + self.head["aux"](h).sum(1, keepdim=True)
+
+
+@pytest.fixture
+def model():
+    return Model().double()
+
+
+@pytest.fixture
+def x():
+    return torch.randn(20, 48, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+
+
+def test_at_full_rank_the_outputs_do_not_change(model, x):
+    compressed, report = compress(model, tol=0)
+    torch.testing.assert_close(compressed(x), model(x), rtol=1e-10, atol=1e-10)
+    assert [layer["name"] for layer in report.layers] == ["body.0", "body.3", "head.aux"]
+    assert all(layer["error"] < 1e-12 for layer in report.layers)
+
+
+def test_only_large_plain_linears_change_and_the_original_is_untouched(model):
+    before = copy.deepcopy(model.state_dict())
+    compressed, _ = compress(model, bond_dim=4)
+    assert isinstance(compressed.body[0], MPOLinear) and isinstance(compressed.head["aux"], MPOLinear)
+    assert type(compressed.head["out"]) is nn.Linear  # 10 outputs < min_features
+    # A layer used twice stays one layer, its weights shared.
+    assert compressed.body[3] is compressed.body[5] and isinstance(compressed.body[3], MPOLinear)
+    torch.testing.assert_close(compressed.head["out"].weight, model.head["out"].weight)
+    torch.testing.assert_close(compressed.body[1].weight, model.body[1].weight)
+    assert compressed.scale.item() == 1.5 and torch.equal(compressed.offset, model.offset)
+    torch.testing.assert_close(compressed.body[0].bias, model.body[0].bias)
+    assert compressed.head["aux"].bias is None
+    for key, value in model.state_dict().items():
+        torch.testing.assert_close(value, before[key], rtol=0, atol=0)
+    assert all(isinstance(m, nn.Linear) for m in (model.body[0], model.body[3]))
+
+
+def test_a_bond_cap_is_mpo_linear_from_linear(model):
+    compressed, report = compress(model, bond_dim=3)
+    reference = MPOLinear.from_linear(model.body[0], bond_dim=3)
+    torch.testing.assert_close(compressed.body[0].to_dense(), reference.to_dense())
+    assert max(max(layer["bond_dims"]) for layer in report.layers) == 3
+
+
+@pytest.mark.parametrize("tol", [0.05, 0.3, 0.6])
+def test_tol_bounds_each_layers_relative_error(model, tol):
+    _, report = compress(model, tol=tol)
+    for layer, linear in zip(report.layers, (model.body[0], model.body[3], model.head["aux"])):
+        assert layer["error"] <= tol
+        W = linear.weight.detach().T
+        exact = MPO.from_dense(W, layer["in_dims"], layer["out_dims"], bond_dim=list(layer["bond_dims"]))
+        assert layer["error"] == pytest.approx(float((exact.to_dense() - W).norm() / W.norm()), rel=1e-6)
+
+
+@pytest.mark.parametrize("budget", [300, 1000, 3000, 8000])
+def test_the_parameter_budget_is_honoured_and_spent(model, budget):
+    compressed, report = compress(model, max_params=budget)
+    cores = {id(m): sum(c.numel() for c in m.cores) for m in compressed.modules() if isinstance(m, MPOLinear)}
+    assert sum(cores.values()) == report.params <= budget
+    # Spent: no single bond could still grow within the budget.
+    assert report.params > budget - 2 * 64 * 16
+    # Looser budgets lose less.
+    if budget > 300:
+        _, smaller = compress(model, max_params=budget // 3)
+        assert sum(l["error"] ** 2 for l in report.layers) < sum(l["error"] ** 2 for l in smaller.layers)
+
+
+def test_the_budget_goes_where_it_loses_least():
+    # One layer of rank 2 and one of full rank: the budget goes to the second.
+    torch.manual_seed(0)
+    low_rank = nn.Linear(64, 64)
+    with torch.no_grad():
+        low_rank.weight.copy_(MPO.random((4, 4, 4), (4, 4, 4), 2, dtype=torch.float32).to_dense().T)
+    model = nn.Sequential(low_rank, nn.Linear(64, 64))
+    _, report = compress(model, max_params=3000)
+    first, second = report.layers
+    assert max(first["bond_dims"]) == 2 and first["error"] < 1e-5
+    assert second["params"] > 3 * first["params"]
+
+
+def test_the_report_is_a_table_and_a_dict(model):
+    _, report = compress(model, bond_dim=2)
+    table = str(report)
+    assert table.splitlines()[0].split() == ["layer", "shape", "bond", "dims", "params", "rho", "error"]
+    assert "body.0" in table and "64x64" in table and table.splitlines()[-1].startswith("total")
+    as_dict = report.to_dict()
+    assert set(as_dict) == {"body.0", "body.3", "head.aux"}
+    assert as_dict["body.0"]["shape"] == (48, 64) and as_dict["body.0"]["dense_params"] == 48 * 64
+    assert report.rho == pytest.approx(report.params / report.dense_params)
+    assert isinstance(report, CompressionReport) and "3 layers" in repr(report)
+
+
+def test_state_dict_and_pickle_round_trip(model, x):
+    compressed, _ = compress(model, max_params=2000)
+    again, _ = compress(Model().double(), max_params=2000)  # the same shapes
+    with torch.no_grad():
+        for p in again.parameters():
+            p.add_(1.0)
+    again.load_state_dict(compressed.state_dict())
+    torch.testing.assert_close(again(x), compressed(x), rtol=0, atol=0)
+    restored = pickle.loads(pickle.dumps(compressed))
+    torch.testing.assert_close(restored(x), compressed(x), rtol=0, atol=0)
+    buffer = io.BytesIO()
+    torch.save(compressed, buffer)
+    buffer.seek(0)
+    loaded = torch.load(buffer, weights_only=False)
+    torch.testing.assert_close(loaded(x), compressed(x), rtol=0, atol=0)
+
+
+def test_the_compressed_model_fine_tunes_with_plain_torch(model, x):
+    compressed, _ = compress(model, bond_dim=2)
+    target = model(x).detach()
+    optimizer = torch.optim.Adam(compressed.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(50):
+        optimizer.zero_grad()
+        loss = (compressed(x) - target).square().mean()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({}, "give bond_dim, tol or max_params"),
+    (dict(tol=0.1, max_params=100), "tol or max_params, not both"),
+    (dict(tol=1.5), "tol must be a relative error"),
+    (dict(tol=-0.1), "tol must be a relative error"),
+    (dict(max_params=0), "max_params must be a positive integer"),
+    (dict(max_params=2.5), "max_params must be a positive integer"),
+    (dict(max_params=10), "max_params=10 is below the smallest MPOs"),
+    (dict(bond_dim=0), "bond_dim must be an integer >= 1"),
+])
+def test_bad_settings_are_clear_errors(model, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        compress(model, **kwargs)
+
+
+def test_only_modules_compress():
+    with pytest.raises(TypeError, match="torch.nn.Module"):
+        compress(np.ones((3, 3)), bond_dim=2)
+
+
+def test_a_float32_model_gets_float32_cores():
+    model = nn.Sequential(nn.Linear(64, 128))
+    compressed, _ = compress(model, bond_dim=4)
+    assert all(c.dtype == torch.float32 for c in compressed[0].cores)
