@@ -122,9 +122,12 @@ class TNNClassifier(ClassifierMixin, BaseTNN):
     input_scaler_ : StandardScaler or None
         The feature standardisation (None with ``standardize=False``).
     n_iter_ : int
+        Iterations run by the last call to ``fit`` (1 after ``partial_fit``),
+        as in scikit-learn's MLP: each ``fit``, ``warm_start`` included, runs
+        up to ``max_iter`` of them.
     loss_curve_ : list of float
-        Mean training loss of each iteration (NaN for an iteration that
-        diverged and was undone).
+        Mean training loss of each iteration since the first fit (NaN for an
+        iteration that diverged and was undone).
     best_loss_ : float
     validation_scores_ : list of float or None
         Validation accuracy per iteration with ``early_stopping``.
@@ -138,7 +141,7 @@ class TNNClassifier(ClassifierMixin, BaseTNN):
     entanglement_entropy_ : list of ndarray
         Per TN layer, the entanglement entropy of each bond of ``mpos_``.
     entanglement_history_ : list of ndarray
-        Per TN layer, shape (n_iter_, n_bonds): entropies after each
+        Per TN layer, shape (len(loss_curve_), n_bonds): entropies after each
         iteration (the paper's Figs. 12 and 14).
     compression_ratio_ : float
         MPO parameters of the TN layers over those of equal dense layers.

@@ -26,7 +26,7 @@ class FitLoop:
     is kept; without, the best weights are kept when the last iteration's
     loss is worse. An interrupt (Ctrl-C) ends the fit with the best weights
     of the iterations completed so far. The history goes to the estimator's
-    fitted attributes (``n_iter_``, ``loss_curve_``, ``best_loss_``,
+    fitted attributes (``n_iter_`` for this call, ``loss_curve_`` since the first fit, ``best_loss_``,
     ``validation_scores_``, ``best_validation_score_``).
 
     Parameters
@@ -49,9 +49,10 @@ class FitLoop:
         """Iterate; returns nothing, raises ValueError when no iteration could progress."""
         est = self.estimator
         n_iter = 1 if self.incremental else est.max_iter
+        est.n_iter_ = 0  # this call's iterations, as sklearn's MLP (loss_curve_ keeps them all)
         # The state to fall back on: a sweep interrupted half-way has moved
         # some parameters and not others.
-        self.best = (self.network.weights(), self.solver.state_dict(), est.n_iter_)
+        self.best = (self.network.weights(), self.solver.state_dict(), len(est.loss_curve_))
         no_improvement, progressed, stop = 0, False, "max_iter"
         progress = tqdm(total=n_iter, desc=type(est).__name__, unit="iter", disable=not est.verbose)
         try:
@@ -100,7 +101,7 @@ class FitLoop:
             self.recoveries = 0
         improved, best, score = self._record(loss, diverged)
         if best:
-            self.best = (self.network.weights(), self.solver.state_dict(), est.n_iter_)
+            self.best = (self.network.weights(), self.solver.state_dict(), len(est.loss_curve_))
         progress.set_postfix(self._progress_fields(loss, score), refresh=False)
         progress.update()
         return improved, not diverged
@@ -141,7 +142,7 @@ class FitLoop:
         name, best_iteration = type(est).__name__, self.best[2]
         if stop == "interrupted":
             warnings.warn(
-                f"{name}: training interrupted during iteration {est.n_iter_ + 1}; keeping the weights of "
+                f"{name}: training interrupted during iteration {len(est.loss_curve_) + 1}; keeping the weights of "
                 f"iteration {best_iteration}, the best so far. Fit again with warm_start=True to continue.",
                 UserWarning,
             )

@@ -45,7 +45,7 @@ def plot_training(estimators, axes=None):
         estimators = {type(_tnn(estimators)).__name__: estimators}
     for label, estimator in estimators.items():
         tnn = _tnn(estimator)
-        iterations = np.arange(1, tnn.n_iter_ + 1)
+        iterations = np.arange(1, len(tnn.loss_curve_) + 1)
         axes[0].plot(iterations, tnn.loss_curve_, label=label)
         axes[1].plot(iterations, np.concatenate(tnn.entanglement_history_, axis=1).mean(axis=1), label=label)
     axes[0].set(xlabel="sweep", ylabel="training loss", yscale="log", title="training loss per sweep")

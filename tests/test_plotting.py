@@ -28,7 +28,7 @@ def test_training_curves_are_the_loss_and_mean_entropy(fitted):
     tnn = pipe[-1]
     loss_ax, entropy_ax = plot_training(pipe)
     (loss,), (entropy,) = loss_ax.get_lines(), entropy_ax.get_lines()
-    np.testing.assert_array_equal(loss.get_xdata(), np.arange(1, tnn.n_iter_ + 1))
+    np.testing.assert_array_equal(loss.get_xdata(), np.arange(1, len(tnn.loss_curve_) + 1))
     np.testing.assert_array_equal(loss.get_ydata(), tnn.loss_curve_)
     np.testing.assert_allclose(entropy.get_ydata(), tnn.entanglement_history_[0].mean(axis=1))
     assert entropy_ax.get_legend().get_texts()[0].get_text() == "TNNClassifier"
