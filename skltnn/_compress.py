@@ -4,6 +4,7 @@ whose bond dimensions come from its weight's own spectra."""
 import copy
 import math
 import numbers
+import warnings
 
 import torch
 from torch import nn
@@ -121,6 +122,9 @@ def compress(module, *, bond_dim=None, tol=None, max_params=None, min_features=3
     for name, child in compressed.named_modules(remove_duplicate=False):
         if type(child) is nn.Linear and min(child.in_features, child.out_features) >= min_features:
             linears.setdefault(id(child), (child, []))[1].append(name)
+    if not linears:
+        warnings.warn(f"compress: no nn.Linear with both widths >= min_features={min_features}; "
+                      f"the model is returned unchanged", UserWarning)
     layers = [_Layer(linear, names[0]) for linear, names in linears.values()]
     if max_params is not None:
         _spend_budget(layers, max_params, bond_dim)
@@ -130,6 +134,9 @@ def compress(module, *, bond_dim=None, tol=None, max_params=None, min_features=3
     for layer, (_, names) in zip(layers, linears.values()):
         replacement = layer.to_mpo_linear()
         for name in names:
+            if not name:  # the model is the Linear itself
+                compressed = replacement
+                continue
             parent, _, attribute = name.rpartition(".")
             setattr(compressed.get_submodule(parent), attribute, replacement)
     return compressed, CompressionReport([layer.summary() for layer in layers])
@@ -197,6 +204,10 @@ class _Layer:
         bias = None if self.linear.bias is None else self.linear.bias.detach()
         layer = MPOLinear.from_mpo(self.mpo, bias)
         layer.train(self.linear.training)
+        for core in layer.cores:  # a frozen layer stays frozen
+            core.requires_grad_(weight.requires_grad)
+        if bias is not None:
+            layer.bias.requires_grad_(self.linear.bias.requires_grad)
         return layer
 
     def summary(self):

@@ -169,7 +169,20 @@ def test_only_modules_compress():
         compress(np.ones((3, 3)), bond_dim=2)
 
 
-def test_a_float32_model_gets_float32_cores():
-    model = nn.Sequential(nn.Linear(64, 128))
+def test_a_layer_keeps_its_dtype_mode_and_frozen_state():
+    model = nn.Sequential(nn.Linear(64, 128), nn.Linear(128, 64)).eval()
+    model[0].requires_grad_(False)
     compressed, _ = compress(model, bond_dim=4)
     assert all(c.dtype == torch.float32 for c in compressed[0].cores)
+    assert not compressed[0].training and not compressed.training
+    assert not any(p.requires_grad for p in compressed[0].parameters())
+    assert all(p.requires_grad for p in compressed[1].parameters())
+
+
+def test_a_bare_linear_compresses_and_a_model_without_one_warns():
+    linear = nn.Linear(64, 64)
+    compressed, report = compress(linear, bond_dim=2)
+    assert isinstance(compressed, MPOLinear) and report.layers[0]["name"] == ""
+    with pytest.warns(UserWarning, match="no nn.Linear with both widths >= min_features=32"):
+        unchanged, report = compress(nn.Sequential(nn.Linear(8, 4)), bond_dim=2)
+    assert type(unchanged[0]) is nn.Linear and report.layers == []

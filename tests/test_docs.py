@@ -47,4 +47,14 @@ def check_scaling(ns):
     assert ns["clf"].n_iter_ > 0 and ns["clf"].predict(ns["X"]).shape == ns["y"].shape
 
 
-CHECKS = {"scaling.md": check_scaling}
+def check_compression(ns):
+    # The report's table is the one the page shows.
+    shown = re.search(r"```\n(layer .*?)```", (DOCS / "compression.md").read_text(), flags=re.S).group(1)
+    assert str(ns["report"]) == shown.rstrip("\n")
+    assert ns["report"].params <= 6000 and type(ns["small"][4]).__name__ == "Linear"
+    assert ns["total"].bond_dims == (12,) * 7 and ns["rounded"].bond_dims == (8,) * 7
+    error = (ns["total"] - ns["rounded"]).norm()
+    assert ns["total"].truncation_error(8) == pytest.approx(error, rel=1e-6)
+
+
+CHECKS = {"scaling.md": check_scaling, "compression.md": check_compression}

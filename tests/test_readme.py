@@ -38,7 +38,14 @@ def check_mpo_linear(ns):
     assert max(small.mpo.bond_dims) == 16
 
 
-CHECKS = {"clf": check_quick_start, "mpo": check_mpo, "layer": check_mpo_linear}
+def check_compress(ns):
+    small, report = ns["small"], ns["report"]
+    assert type(small[0]).__name__ == "MPOLinear" and type(small[2]) is torch.nn.Linear  # 10 outputs: kept
+    assert report.params == sum(c.numel() for c in small[0].cores) <= 8000
+    assert str(report).splitlines()[1].startswith("0 ")
+
+
+CHECKS = {"clf": check_quick_start, "mpo": check_mpo, "layer": check_mpo_linear, "report": check_compress}
 
 
 @pytest.mark.parametrize("code", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
