@@ -26,7 +26,7 @@ def build_parser():
     rep.add_argument("--quick", action="store_true",
                      help="one seed, fewer bond dimensions and at most 100 sweeps: under half a minute on 2 cores")
     rep.add_argument("--output", type=Path, default=Path("skltnn-reproduce"),
-                     help="folder for the figures (default: ./skltnn-reproduce)")
+                     help="folder for the figures and the table, reproduction.txt (default: ./skltnn-reproduce)")
     rep.add_argument("--experiments", nargs="+", choices=list(_reproduce.EXPERIMENTS),
                      default=list(_reproduce.EXPERIMENTS), help="which experiments to run (default: all)")
     rep.add_argument("--seeds", type=int, help="number of random seeds per setting (quick: 1, full: 5)")
@@ -35,7 +35,7 @@ def build_parser():
     return parser
 
 
-def reproduce(args):
+def reproduce(args, argv=None):
     settings = _reproduce.QUICK if args.quick else _reproduce.FULL
     if args.seeds is not None:
         settings = dataclasses.replace(settings, seeds=args.seeds)
@@ -50,8 +50,15 @@ def reproduce(args):
         print(f"[{bar}] {done}/{total} running {name} ({time.perf_counter() - start:.0f} s)", flush=True)
 
     rows, fitted = _reproduce.run(args.experiments, settings, progress)
-    print(f"[{'#' * total}] {total}/{total} done in {time.perf_counter() - start:.0f} s\n")
-    print(_reproduce.format_table(rows, settings.seeds))
+    seconds = time.perf_counter() - start
+    print(f"[{'#' * total}] {total}/{total} done in {seconds:.0f} s\n")
+    table = _reproduce.format_table(rows, settings.seeds)
+    print(table)
+    # The table also goes to a file beside the figures: what the docs quote.
+    args.output.mkdir(parents=True, exist_ok=True)
+    command = " ".join(["skltnn", *(sys.argv[1:] if argv is None else argv)])
+    (args.output / "reproduction.txt").write_text(
+        f"$ {command}\n# skltnn {__version__}, {seconds:.0f} s\n{table}\n")
     if not args.no_figures:
         try:
             paths = _reproduce.save_figures(fitted, args.output)
@@ -64,7 +71,7 @@ def reproduce(args):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    return reproduce(args)
+    return reproduce(args, argv)
 
 
 if __name__ == "__main__":

@@ -19,8 +19,13 @@ def test_reproduce_quick_smoke(tmp_path, capsys):
         assert name in out
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "blobs_spectra.png", "fig11_12_blobs.png", "fig13_14_spiral.png", "fig15_linear.png",
-        "fig16_sine.png", "gao_fig2_digits.png", "gao_sm_fig5_entropy_per_bond.png", "spiral_spectra.png",
+        "fig16_sine.png", "gao_fig2_digits.png", "gao_sm_fig5_entropy_per_bond.png", "reproduction.txt",
+        "spiral_spectra.png",
     ]
+    # The table printed is the table written, under the command that made it.
+    written = (tmp_path / "reproduction.txt").read_text().splitlines()
+    assert written[0] == f"$ skltnn reproduce --quick --max-iter 2 --output {tmp_path}"
+    assert "\n".join(written[2:]) in out
 
 
 def test_table_rows_carry_paper_and_measured_values():
