@@ -26,6 +26,8 @@ from sklearn.preprocessing import StandardScaler
 from skltnn import TNNClassifier
 from skltnn.datasets import make_spiral
 
+from _results import recorded
+
 SCHEDULE = [2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 3000]
 
 
@@ -115,4 +117,5 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    with recorded():
+        main()

@@ -13,6 +13,7 @@ timed for the MPO alone.
 """
 
 import argparse
+import resource
 import time
 
 import torch
@@ -20,6 +21,8 @@ from torch import nn
 
 from skltnn import MPOLinear
 from skltnn._contract import contraction_plan, plan_cost
+
+from _results import recorded
 
 DENSE_LIMIT = 2**26  # dense baselines above this many weights are skipped (256 MB)
 
@@ -80,7 +83,11 @@ def main():
             print(f"{width:>7} {bond_dim:>3} {path:>8} {mpo_ms:9.2f} {dense_txt} {ratio} "
                   f"{2 * flops / 1e6:10.1f} {2 * args.batch * width * width / 1e6:11.1f} "
                   f"{sum(c.numel() for c in layer.cores):>11} {ratio_grad:>18}")
+    if args.device == "cpu":
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"peak resident memory of the process: {peak:.0f} MB")
 
 
 if __name__ == "__main__":
-    main()
+    with recorded():
+        main()

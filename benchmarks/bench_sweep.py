@@ -25,6 +25,8 @@ from skltnn._objective import Objective
 from skltnn._solvers import DMRGSweeper
 from skltnn._solvers._sweep import _AutogradBond
 
+from _results import recorded
+
 
 def best_of(fn, repeats=20):
     fn()
@@ -98,4 +100,5 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    with recorded():
+        main()

@@ -41,6 +41,8 @@ from sklearn.preprocessing import StandardScaler
 
 from skltnn import TNNClassifier, TNNRegressor
 
+from _results import recorded
+
 SIZES = (200, 2000)
 TEST_ROWS = 2000
 
@@ -194,4 +196,5 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    with recorded():
+        main()

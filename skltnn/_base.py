@@ -77,10 +77,10 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
 
     def __init__(self, hidden_layer_sizes=(64,), bond_dim=8, *, n_cores=None, activation="relu",
                  input_projection="fixed", solver="dmrg", sweep="all_layers",
-                 learning_rate_init="auto", learning_rate="constant", power_t=0.5, max_iter=200, batch_size="auto", shuffle=True,
-                 alpha=1e-4, svd_cutoff=0.0, tol=1e-4, n_iter_no_change=10, early_stopping=False,
-                 validation_fraction=0.1, standardize=True, warm_start=False, device="auto",
-                 dtype="float32", random_state=None, verbose=0):
+                 learning_rate_init="auto", learning_rate="constant", power_t=0.5, max_iter=200,
+                 batch_size="auto", shuffle=True, alpha=1e-4, svd_cutoff=0.0, tol=1e-4,
+                 n_iter_no_change=10, early_stopping=False, validation_fraction=0.1, standardize=True,
+                 warm_start=False, device="auto", dtype="float32", random_state=None, verbose=0):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.bond_dim = bond_dim
         self.n_cores = n_cores

@@ -26,8 +26,9 @@ class FitLoop:
     is kept; without, the best weights are kept when the last iteration's
     loss is worse. An interrupt (Ctrl-C) ends the fit with the best weights
     of the iterations completed so far. The history goes to the estimator's
-    fitted attributes (``n_iter_`` for this call, ``loss_curve_`` since the first fit, ``best_loss_``,
-    ``validation_scores_``, ``best_validation_score_``).
+    fitted attributes (``n_iter_`` for this call, ``loss_curve_`` since the
+    first fit, ``best_loss_``, ``validation_scores_``,
+    ``best_validation_score_``).
 
     Parameters
     ----------

@@ -58,3 +58,22 @@ def check_compression(ns):
 
 
 CHECKS = {"scaling.md": check_scaling, "compression.md": check_compression}
+
+
+RESULTS = DOCS.parent / "benchmarks" / "results"
+
+
+def test_every_results_file_the_docs_quote_exists_and_names_its_command():
+    cited = {name for page in DOCS.glob("*.md") for name in re.findall(r"benchmarks/results/([\w.-]+\.txt)",
+                                                                        page.read_text())}
+    assert "bench_memory.txt" in cited and "bench_tabular.txt" in cited
+    for name in cited:
+        first = (RESULTS / name).read_text().splitlines()[0]
+        assert first.startswith(f"$ python benchmarks/{name.split('-')[0].removesuffix('.txt')}.py")
+
+
+def test_the_tabular_table_is_the_benchmarks_output():
+    written = set((RESULTS / "bench_tabular.txt").read_text().splitlines())
+    rows = [line for line in (DOCS / "performance.md").read_text().splitlines()
+            if line.startswith(("| cla |", "| reg |", "| classification |", "| regression |"))]
+    assert len(rows) == 64 and all(row in written for row in rows)
