@@ -80,7 +80,8 @@ def compress(module, *, bond_dim=None, tol=None, max_params=None, min_features=3
         Largest bond dimension of any layer.
     tol : float, optional
         Largest relative Frobenius error ``||W - W_mpo|| / ||W||`` per layer
-        (0 keeps every singular value: the outputs do not change).
+        (0 keeps every singular value above the rounding level of the
+        weights' dtype: the outputs do not change).
     max_params : int, optional
         Largest total number of MPO core parameters over the compressed
         layers (their biases, and everything else, are not counted).
