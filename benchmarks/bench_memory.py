@@ -115,11 +115,12 @@ def main():
     print()
     print("| scenario | RSS before | growth during fit | time (s) | accuracy |")
     print("|---|---:|---:|---:|---:|")
+    growth = {}
     for scenario, label in SCENARIOS.items():
         before, peak, seconds, accuracy = np.array(runs[scenario]).T
+        growth[scenario] = peak - before
         print(f"| {label.format(chunks=args.chunks)} | {np.median(before):.0f} MB | {spread(peak - before, '.0f')} MB "
               f"| {spread(seconds, '.1f')} | {np.median(accuracy):.3f} |")
-    growth = {scenario: np.array([peak - before for before, peak, _, _ in runs[scenario]]) for scenario in runs}
     print()
     print(f"memory growth during fit, TNN / MLP (per round): {spread(growth['tnn fit'] / growth['mlp fit'], '.2f')}")
 

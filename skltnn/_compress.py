@@ -11,7 +11,7 @@ from torch import nn
 
 from ._factorize import factorize_layer
 from ._layers import MPOLinear
-from ._mpo import MPO, bond_spectra, check_bond_dim
+from ._mpo import MPO, bond_spectra, check_bond_dim, truncation_sweep
 
 
 class CompressionReport:
@@ -127,20 +127,52 @@ def compress(module, *, bond_dim=None, tol=None, max_params=None, min_features=3
         warnings.warn(f"compress: no nn.Linear with both widths >= min_features={min_features}; "
                       f"the model is returned unchanged", UserWarning)
     layers = [_Layer(linear, names[0]) for linear, names in linears.values()]
-    if max_params is not None:
-        _spend_budget(layers, max_params, bond_dim)
-    else:
-        for layer in layers:
-            layer.choose_ranks(bond_dim, tol)
+    _choose_ranks(layers, bond_dim, tol, max_params)
+    summaries = []
     for layer, (_, names) in zip(layers, linears.values()):
-        replacement = layer.to_mpo_linear()
+        replacement, summary = layer.build()
+        summaries.append(summary)
         for name in names:
             if not name:  # the model is the Linear itself
                 compressed = replacement
                 continue
             parent, _, attribute = name.rpartition(".")
             setattr(compressed.get_submodule(parent), attribute, replacement)
-    return compressed, CompressionReport([layer.summary() for layer in layers])
+    return compressed, CompressionReport(summaries)
+
+
+def _choose_ranks(layers, cap, tol, max_params):
+    """Every layer's ranks: the cap alone, the fewest parameters within
+    ``tol`` per layer, or the best use of ``max_params`` over all layers."""
+    if max_params is not None:
+        smallest = sum(layer.params() for layer in layers)
+        if smallest > max_params:
+            raise ValueError(
+                f"max_params={max_params} is below the smallest MPOs of the layers to compress (bond "
+                f"dimension 1: {smallest} parameters); raise it, or raise min_features to compress fewer layers"
+            )
+        _grow(layers, cap, budget=max_params - smallest)
+    elif tol is None:
+        for layer in layers:
+            layer.ranks = [len(s) if cap is None else min(cap, len(s)) for s in layer.spectra]
+    else:
+        for layer in layers:
+            allowed = tol**2 * layer.squared_norm
+            _grow([layer], cap, done=lambda layer=layer: layer.squared_error_bound() <= allowed)
+
+
+def _grow(layers, cap, budget=math.inf, done=lambda: False):
+    """Raise bonds one at a time, the one that removes the most squared error
+    per added parameter first, until ``done()`` or nothing more fits in ``budget``."""
+    spent = 0
+    while not done():
+        options = [(gain / cost, cost, index, bond) for index, layer in enumerate(layers)
+                   for gain, cost, bond in layer.candidates(cap) if spent + cost <= budget]
+        if not options:
+            return
+        _, cost, index, bond = max(options)
+        layers[index].ranks[bond] += 1
+        spent += cost
 
 
 class _Layer:
@@ -162,8 +194,8 @@ class _Layer:
         self.negligible = (torch.finfo(linear.weight.dtype).eps ** 2) * self.squared_norm
         self.ranks = [1] * len(self.spectra)
 
-    def params(self, ranks=None):
-        bonds = [1, *(self.ranks if ranks is None else ranks), 1]
+    def params(self):
+        bonds = [1, *self.ranks, 1]
         return sum(bonds[k] * size * bonds[k + 1] for k, size in enumerate(self.sizes))
 
     def squared_error_bound(self):
@@ -184,56 +216,20 @@ class _Layer:
                 continue
             yield s[r], bonds[k] * self.sizes[k] + self.sizes[k + 1] * bonds[k + 2], k
 
-    def choose_ranks(self, cap, tol):
-        """The cap alone, or the fewest parameters (greedily) within ``tol``."""
-        if tol is None:
-            self.ranks = [len(s) if cap is None else min(cap, len(s)) for s in self.spectra]
-            return
-        allowed = tol**2 * self.squared_norm
-        while self.squared_error_bound() > allowed:
-            options = list(self.candidates(cap))
-            if not options:
-                break  # the cap binds
-            _, _, bond = max(options, key=lambda option: option[0] / option[1])
-            self.ranks[bond] += 1
-
-    def to_mpo_linear(self):
-        rounded, error = self.exact._truncated(self.ranks, 0.0)
-        self.error = math.sqrt(max(float(error), 0.0) / self.squared_norm) if self.squared_norm else 0.0
+    def build(self):
+        """The MPOLinear at the chosen ranks, and its entry in the report."""
+        rounded, error = truncation_sweep(list(self.exact.cores), self.ranks, 0.0)
         weight = self.linear.weight
-        self.mpo = MPO([c.to(dtype=weight.dtype, device=weight.device) for c in rounded])
+        mpo = MPO([c.to(dtype=weight.dtype, device=weight.device) for c in rounded])
         bias = None if self.linear.bias is None else self.linear.bias.detach()
-        layer = MPOLinear.from_mpo(self.mpo, bias)
+        layer = MPOLinear.from_mpo(mpo, bias)
         layer.train(self.linear.training)
         for core in layer.cores:  # a frozen layer stays frozen
             core.requires_grad_(weight.requires_grad)
         if bias is not None:
             layer.bias.requires_grad_(self.linear.bias.requires_grad)
-        return layer
-
-    def summary(self):
-        """The report's entry, from the MPO that was built."""
-        params, dense = self.mpo.n_params, self.linear.in_features * self.linear.out_features
-        return dict(name=self.name, shape=self.mpo.shape, in_dims=self.in_dims, out_dims=self.out_dims,
-                    bond_dims=self.mpo.bond_dims, params=params, dense_params=dense, rho=params / dense,
-                    error=self.error)
-
-
-def _spend_budget(layers, max_params, cap):
-    """Raise the bonds of all layers, best squared error per parameter first,
-    while the total stays within ``max_params``."""
-    smallest = sum(layer.params() for layer in layers)
-    if smallest > max_params:
-        raise ValueError(
-            f"max_params={max_params} is below the smallest MPOs of the layers to compress (bond "
-            f"dimension 1: {smallest} parameters); raise it, or raise min_features to compress fewer layers"
-        )
-    spent = smallest
-    while True:
-        options = [(gain / cost, cost, index, bond) for index, layer in enumerate(layers)
-                   for gain, cost, bond in layer.candidates(cap) if spent + cost <= max_params]
-        if not options:
-            return
-        _, cost, index, bond = max(options)
-        layers[index].ranks[bond] += 1
-        spent += cost
+        params, dense = mpo.n_params, self.linear.in_features * self.linear.out_features
+        relative_error = math.sqrt(max(float(error), 0.0) / self.squared_norm) if self.squared_norm else 0.0
+        return layer, dict(name=self.name, shape=mpo.shape, in_dims=self.in_dims, out_dims=self.out_dims,
+                           bond_dims=mpo.bond_dims, params=params, dense_params=dense, rho=params / dense,
+                           error=relative_error)

@@ -376,7 +376,7 @@ class MPO:
     def truncation_error(self, bond_dim=None, cutoff=0.0):
         """``||W - W_r||_F`` of ``W_r = self.round(bond_dim, cutoff)``, exactly.
 
-        The root of the sum of the singular values that :meth:`round`
+        The root of the sum of the squared singular values that :meth:`round`
         discards (its SVDs are those of W's unfoldings, and the parts it
         discards are orthogonal). Divide by :meth:`norm` for the relative error.
         """
@@ -401,12 +401,11 @@ class MPO:
 
     def inner(self, other):
         """Frobenius inner product ``sum(W_self * W_other)`` (neither is formed)."""
-        self._check_same_dims(other)
-        dtype = torch.promote_types(self.dtype, other.dtype)
-        return float(inner([c.detach().to(dtype) for c in self.cores],
-                           [c.detach().to(dtype=dtype, device=self.device) for c in other.cores]))
+        return float(inner(*self._aligned_cores(other)))
 
-    def _check_same_dims(self, other):
+    def _aligned_cores(self, other):
+        """Both MPOs' detached cores in their common dtype, on this MPO's
+        device, after checking that their core dimensions match."""
         if not isinstance(other, MPO):
             raise TypeError(f"expected an MPO, got {type(other).__name__}")
         if (self.in_dims, self.out_dims) != (other.in_dims, other.out_dims):
@@ -414,16 +413,16 @@ class MPO:
                 f"the MPOs have different core dimensions: in_dims {self.in_dims} and {other.in_dims}, "
                 f"out_dims {self.out_dims} and {other.out_dims}"
             )
+        dtype = torch.promote_types(self.dtype, other.dtype)
+        return ([c.detach().to(dtype) for c in self.cores],
+                [c.detach().to(dtype=dtype, device=self.device) for c in other.cores])
 
     def __add__(self, other):
         """The MPO of ``W_self + W_other``: cores stacked block-diagonally, so
         bonds add; :meth:`round` compresses it."""
         if not isinstance(other, MPO):
             return NotImplemented
-        self._check_same_dims(other)
-        dtype = torch.promote_types(self.dtype, other.dtype)
-        a = [c.detach().to(dtype) for c in self.cores]
-        b = [c.detach().to(dtype=dtype, device=self.device) for c in other.cores]
+        a, b = self._aligned_cores(other)
         if len(a) == 1:
             return MPO([a[0] + b[0]])
         cores = [torch.cat([a[0], b[0]], dim=3)]
