@@ -23,7 +23,7 @@ from skltnn._linalg import svd
 from skltnn._network import TNNetwork, layer_dims
 from skltnn._objective import Objective
 from skltnn._solvers import DMRGSweeper
-from skltnn._solvers._sweep import _AutogradBond
+from skltnn._solvers._sweep import _EnvironmentBond
 
 from _results import recorded
 
@@ -50,7 +50,7 @@ def bond_update_breakdown(width, batch, bond_dim):
     cores = [c.detach() for c in net.tn_layers[0].cores]
     B = merge_pair(cores[0], cores[1])
     hand_written = sweeper._bond_problem(0, 0, objective, batch)
-    autograd = _AutogradBond(net, objective, 0, 0)
+    autograd = _EnvironmentBond(net, objective, 0, 0)
     full = best_of(lambda: objective(index).backward())
     hand = best_of(lambda: hand_written.gradients(index, B))
     auto = best_of(lambda: autograd.gradients(index, B))

@@ -20,13 +20,17 @@ MEMORY_COST = 64
 
 
 def contract_cores_with_input(cores, x):
-    """``x @ W`` for a batch ``x`` of shape (B, N_in), one core at a time.
+    """``x @ W`` for a batch ``x`` of shape (B, N_in), one core at a time."""
+    return contract_running(x.reshape(x.shape[0], 1, 1, -1), cores).reshape(x.shape[0], -1)
+
+
+def contract_running(t, cores):
+    """Contract the running tensor ``t`` with ``cores``, one at a time.
 
     The running tensor has shape (B, O_done, D, I_rest): output indices
     already produced, the open bond, input indices not yet contracted.
     """
-    batch = x.shape[0]
-    t = x.reshape(batch, 1, 1, -1)
+    batch = t.shape[0]
     for core in cores:
         d_left, i, o, d_right = core.shape
         _, o_done, _, i_rest = t.shape
@@ -39,7 +43,7 @@ def contract_cores_with_input(cores, x):
             # large matrix product would need a transposed copy of it.
             t = rowwise_product(core.reshape(inner, o * d_right).t(), t.reshape(rows, inner, rest))
         t = t.reshape(batch, o_done * o, d_right, rest)
-    return t.reshape(batch, -1)
+    return t
 
 
 def rowwise_product(a, t):
@@ -157,6 +161,40 @@ class BondMap:
         if self.right is not None:
             t = t.reshape(a * j * o, -1) @ self.right.t()
         return t.reshape(self.bond_shape)
+
+
+class BondEnvironment:
+    """``x @ W`` for a fixed batch ``x`` as a function of one bond tensor.
+
+    During a bond update the layer's input and its other cores are fixed,
+    so the input contracted with the cores left of the bond (the left
+    environment, the running tensor of :func:`contract_running`) is
+    computed once, as are the merged groups of cores right of the bond that
+    the contraction plan asks for; :meth:`apply` contracts the rest.
+
+    Parameters
+    ----------
+    x : tensor (B, N_in)
+    left, right : lists of cores
+        The layer's cores before and after the bond tensor.
+    bond_shape : 4-tuple
+        The merged core's shape (a, j, o, c).
+    """
+
+    def __init__(self, x, left, right, bond_shape):
+        self.batch = x.shape[0]
+        self.left = contract_running(x.reshape(self.batch, 1, 1, -1), left)
+        shapes = (tuple(bond_shape),) + tuple(tuple(c.shape) for c in right)
+        # The running tensor's (B, O_done) rows are a batch for the rest of the chain.
+        plan = contraction_plan(shapes, self.batch * self.left.shape[1])
+        # Cores merged with the bond tensor (a plan may), then the fixed groups.
+        self.with_bond = right[:plan[0][1] - 1]
+        self.rest = [merge_cores(right[start - 1:stop - 1]) for start, stop in plan[1:]]
+
+    def apply(self, bond):
+        """``x @ W`` with ``bond`` in place of the two cores (differentiable in it)."""
+        first = merge_cores([bond, *self.with_bond])
+        return contract_running(self.left, [first, *self.rest]).reshape(self.batch, -1)
 
 
 def group_cost(shapes, start, stop, batch):

@@ -109,13 +109,14 @@ class TNNetwork(nn.Module):
         """The input projection (identity when there is none)."""
         return X if self.projection is None else X @ self.projection
 
-    def head(self, Z, weights=None):
-        """Everything after the projection.
+    def head(self, Z, weights=None, first=0):
+        """Everything after the projection, or from TN layer ``first`` on for its input ``Z``.
 
         ``weights``: {TN layer index: weight} uses those weights (see
         :class:`~skltnn._layers.TensorLayer`) instead of the layers' own.
         """
-        for index, (layer, act) in enumerate(zip(self.tn_layers, self.activations)):
+        for index in range(first, len(self.tn_layers)):
+            layer, act = self.tn_layers[index], self.activations[index]
             weight = weights.get(index) if weights else None
             Z = ACTIVATIONS[act](layer(Z) if weight is None else weight.apply(Z) + layer.bias)
         return self.output(Z)
@@ -124,61 +125,72 @@ class TNNetwork(nn.Module):
         return self.head(self.embed(X))
 
     @torch.no_grad()
-    def trace(self, Z, weights=None):
-        """The output for a projected batch ``Z`` and the input of every layer.
+    def layer_input(self, Z, layer_index):
+        """The input of TN layer ``layer_index`` for a projected batch ``Z``."""
+        for layer, act in zip(self.tn_layers[:layer_index], self.activations):
+            Z = ACTIVATIONS[act](layer.weight().affine(Z, layer.bias))
+        return Z
 
-        Returns the output and ``inputs``: the input of each TN layer, then
-        that of the output layer. ``weights`` as in :meth:`head`.
+    @torch.no_grad()
+    def trace(self, Z, weights=None, first=0):
+        """The output for the input ``Z`` of TN layer ``first`` (by default a
+        projected batch) and the input of every layer from ``first`` on.
+
+        Returns the output and ``inputs``: the input of each TN layer (None
+        before ``first``), then that of the output layer. ``weights`` as in
+        :meth:`head`.
         """
-        inputs = [Z]
-        for index, (layer, act) in enumerate(zip(self.tn_layers, self.activations)):
+        inputs = [None] * first + [Z]
+        for index in range(first, len(self.tn_layers)):
+            layer, act = self.tn_layers[index], self.activations[index]
             weight = (weights or {}).get(index) or layer.weight()
             Z = ACTIVATIONS[act](weight.affine(Z, layer.bias))
             inputs.append(Z)
         return torch.addmm(self.output.bias, Z, self.output.weight.t()), inputs
 
     @torch.no_grad()
-    def backward(self, inputs, grad_output, weights=None, X=None):
+    def backward(self, inputs, grad_output, weights=None, X=None, first=0):
         """The gradients of a loss from its gradient with respect to the output.
 
         A hand-written backward pass: faster than autograd on small networks,
         where eager PyTorch spends more time per operation than on the
-        arithmetic.
+        arithmetic. It goes down to TN layer ``first``.
 
         Parameters
         ----------
         inputs : list of tensors
-            From :meth:`trace` (with the same ``weights``).
+            From :meth:`trace` (with the same ``weights`` and ``first``).
         grad_output : tensor like the output
         weights : dict, optional
             As in :meth:`head`.
         X : tensor (B, n_features), optional
             The batch before the projection: needed for a trainable
             projection's gradient only.
+        first : int, default=0
 
         Returns
         -------
         dense_grads : list of tensors
-            In the order of :meth:`dense_parameters`.
+            In the order of ``dense_parameters()[dense_start(first):]``.
         layer_grads : list of tensors
-            Per TN layer, the gradient with respect to its output before the
-            activation (``x @ W + b``); its weight's gradient is
-            ``inputs[l].T @ layer_grads[l]``.
+            Per TN layer from ``first`` on (None before), the gradient with
+            respect to its output before the activation (``x @ W + b``); its
+            weight's gradient is ``inputs[l].T @ layer_grads[l]``.
         """
-        trainable_projection = isinstance(self.projection, nn.Parameter)
+        trainable_projection = isinstance(self.projection, nn.Parameter) and first == 0
         dense_grads = [grad_output.t() @ inputs[-1], grad_output.sum(0)]
         layer_grads = [None] * len(self.tn_layers)
         grad = grad_output @ self.output.weight
-        for index in reversed(range(len(self.tn_layers))):
+        for index in reversed(range(first, len(self.tn_layers))):
             grad = ACTIVATION_BACKWARD[self.activations[index]](grad, inputs[index + 1])
             dense_grads.insert(0, grad.sum(0))
             layer_grads[index] = grad
-            if index == 0 and not trainable_projection:
+            if index == first and not trainable_projection:
                 break
             weight = (weights or {}).get(index) or self.tn_layers[index].weight()
             grad = weight.apply_transpose(grad)
         if trainable_projection:
-            dense_grads.append(X.t() @ grad)
+            dense_grads.insert(0, X.t() @ grad)
         return dense_grads, layer_grads
 
     def weights(self):
@@ -200,11 +212,16 @@ class TNNetwork(nn.Module):
         return total
 
     def dense_parameters(self):
-        """The parameters outside the TN layers' weights (biases, output layer, trainable projection)."""
-        params = [layer.bias for layer in self.tn_layers] + list(self.output.parameters())
-        if isinstance(self.projection, nn.Parameter):
-            params.append(self.projection)
-        return params
+        """The parameters outside the TN layers' weights, in the order of the
+        data's flow: a trainable projection, the TN layers' biases, the
+        output layer."""
+        params = [self.projection] if isinstance(self.projection, nn.Parameter) else []
+        return params + [layer.bias for layer in self.tn_layers] + list(self.output.parameters())
+
+    def dense_start(self, layer_index):
+        """Where in :meth:`dense_parameters` those that act from TN layer
+        ``layer_index`` on begin (its bias; the projection for the first)."""
+        return 0 if layer_index == 0 else layer_index + isinstance(self.projection, nn.Parameter)
 
     def penalized_dense_parameters(self):
         """Those of :meth:`dense_parameters` that the L2 penalty covers."""

@@ -8,6 +8,7 @@ from skltnn import MPO
 from skltnn._contract import (
     MAX_DENSE_ENTRIES,
     MEMORY_COST,
+    BondEnvironment,
     BondMap,
     contract_cores_with_input,
     contraction_plan,
@@ -139,6 +140,25 @@ def test_bond_map_and_its_adjoint_against_merged_cores(bond):
     G = torch.randn_like(W)
     expected, = torch.autograd.grad(cores_to_dense(cores[:bond] + [B] + cores[bond + 2:]), B, G)
     torch.testing.assert_close(bond_map.adjoint(G), expected, atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("batch", [1, 5, 4096])
+@pytest.mark.parametrize("bond", [0, 1, 2, 3])
+def test_bond_environment_applies_the_layer_with_the_bond_tensor(bond, batch):
+    # Five cores, so that the plan right of the bond can merge several of them (large batches).
+    cores = random_cores((2, 3, 2, 2, 2), (3, 2, 2, 1, 2), 3, seed=bond)
+    x = torch.randn(batch, math.prod(c.shape[1] for c in cores), dtype=torch.float64)
+    B = merge_pair(cores[bond], cores[bond + 1])
+    environment = BondEnvironment(x, cores[:bond], cores[bond + 2:], B.shape)
+    torch.testing.assert_close(environment.apply(B), x @ cores_to_dense(cores), atol=1e-12, rtol=1e-12)
+    # Another bond tensor, and the gradient with respect to it, as the whole chain gives them.
+    other = torch.randn_like(B).requires_grad_(True)
+    expected = x @ cores_to_dense(cores[:bond] + [other] + cores[bond + 2:])
+    got = environment.apply(other)
+    torch.testing.assert_close(got, expected, atol=1e-12, rtol=1e-12)
+    G = torch.randn_like(got)
+    want, = torch.autograd.grad(expected, other, G)
+    torch.testing.assert_close(torch.autograd.grad(got, other, G)[0], want, atol=1e-10, rtol=1e-10)
 
 
 def test_rowwise_product_gradients():

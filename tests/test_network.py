@@ -44,11 +44,11 @@ def test_squared_weight_norm():
     torch.testing.assert_close(net.squared_weight_norm(), expected)
 
 
-@pytest.mark.parametrize("layer_index", [0, 1])
+@pytest.mark.parametrize(("first", "layer_index"), [(0, 0), (0, 1), (1, 1)])
 @pytest.mark.parametrize("projection", ["fixed", "trainable", "none"])
 @pytest.mark.parametrize("activations", [("relu", "tanh"), ("sigmoid", "identity")])
 @pytest.mark.parametrize("loss", ["cross_entropy", "squared_error"])
-def test_hand_written_backprop_equals_autograd(layer_index, projection, activations, loss):
+def test_hand_written_backprop_equals_autograd(first, layer_index, projection, activations, loss):
     g = torch.Generator().manual_seed(1)
     n_features = 16 if projection == "none" else 3
     widths = (n_features if projection == "none" else 16, 16, 8)
@@ -63,11 +63,12 @@ def test_hand_written_backprop_equals_autograd(layer_index, projection, activati
         return losses.mean(), grad / len(losses)
 
     weight = cores_to_dense(list(net.tn_layers[layer_index].cores)).requires_grad_(True)
-    dense = net.dense_parameters()
+    # From layer `first` on: its input computed apart, the parameters before it fixed.
+    dense = net.dense_parameters()[net.dense_start(first):]
     weights = {layer_index: DenseWeight(weight.detach())}
-    output, inputs = net.trace(net.embed(X), weights)
+    output, inputs = net.trace(net.layer_input(net.embed(X), first), weights, first)
     loss_value, grad_output = loss_and_gradient(output)
-    grads, layer_grads = net.backward(inputs, grad_output, weights, X)
+    grads, layer_grads = net.backward(inputs, grad_output, weights, X, first)
     grad_weight = inputs[layer_index].t() @ layer_grads[layer_index]
     # Autograd through the ordinary forward pass, with the layer's W as a leaf.
     expected_loss = sample_loss(net.head(net.embed(X), {layer_index: DenseWeight(weight)}), target).mean()

@@ -20,21 +20,31 @@ def sweeper_for(net, learning_rate, bond_dim, svd_cutoff=0.0, strategy="all_laye
 
 @pytest.fixture
 def autograd_visits(monkeypatch):
-    """Bond visits differentiated by autograd, so that a test can pass a plain loss closure."""
+    """Bond visits differentiated by autograd from the bond's environment (the path of wide layers)."""
     monkeypatch.setattr(MPOLinear, "dense_environment", lambda *args: None)
 
 
-def first_layer(net, x, weights=None):
-    """TN layer 0's output, with the weight the sweep substitutes when it does."""
-    layer = net.tn_layers[0]
-    return layer(x) if not weights else weights[0].apply(x) + layer.bias
-
-
-def linear_network(seed=0, bond_dim=3):
+def linear_network(seed=0, bond_dim=3, n_outputs=8):
     """One TN layer 12 -> 8 with identity activation and no projection."""
     g = torch.Generator().manual_seed(seed)
     dims = layer_dims((12, 8), n_cores=3)
-    return TNNetwork(12, 1, (8,), dims, bond_dim, ("identity",), "none", g, torch.float64, "cpu")
+    return TNNetwork(12, n_outputs, (8,), dims, bond_dim, ("identity",), "none", g, torch.float64, "cpu")
+
+
+def squared_loss(net, X, Y):
+    """The objective 1/2 mean((output - Y)^2) of a network."""
+    return Objective(net, X, Y, torch.ones(len(X), dtype=X.dtype), "squared_error")
+
+
+def layer_only(sweeper):
+    """Make the network's output its TN layer's (an identity output layer) and
+    keep the dense parameters fixed, so that the sweep trains the cores alone."""
+    net = sweeper.network
+    with torch.no_grad():
+        net.output.weight.copy_(torch.eye(net.output.weight.shape[0], dtype=net.output.weight.dtype))
+        net.output.bias.zero_()
+    sweeper.line_search.dense_optimizer.learning_rate = 0.0
+    return sweeper
 
 
 def env_dense(cores):
@@ -67,15 +77,14 @@ def test_autograd_bond_gradient_equals_paper_eq7(bond, l2, autograd_visits):
     X = torch.randn(20, 12, dtype=torch.float64)
     Y = torch.randn(20, 8, dtype=torch.float64)
     layer = net.tn_layers[0]
-
-    def loss(index, weights=None):
-        return 0.5 * (first_layer(net, X[index], weights) - layer.bias - Y[index]).pow(2).sum()
+    loss = squared_loss(net, X, Y)
 
     lr = 1e-3
-    sweeper = sweeper_for(net, lr, bond_dim=64)
+    sweeper = layer_only(sweeper_for(net, lr, bond_dim=64))
     cores = [c.detach().clone() for c in layer.cores]
     residual = X @ cores_to_dense(cores) - Y
-    expected = eq7_gradient(cores, bond, X, residual)
+    # Eq. 7 is the gradient of 1/2 sum (X W - Y)^2; the objective is its mean over rows and outputs.
+    expected = eq7_gradient(cores, bond, X, residual) / Y.numel()
     B = torch.einsum("aiob,bjpc->aiojpc", cores[bond], cores[bond + 1])
 
     stream = BatchStream(20, 20, shuffle=False, rng=np.random.RandomState(0), device="cpu")
@@ -91,12 +100,9 @@ def test_split_moves_the_orthogonality_centre_and_keeps_w_at_zero_step(autograd_
     net = linear_network(bond_dim=64)
     layer = net.tn_layers[0]
     X = torch.randn(10, 12, dtype=torch.float64)
+    total_output = squared_loss(net, X, torch.randn(10, 8, dtype=torch.float64))
 
-    def total_output(i, weights=None):
-        return net.head(X[i], weights).sum()
-
-    sweeper = sweeper_for(net, 0.0, 64)
-    sweeper.line_search.dense_optimizer.learning_rate = 0.0
+    sweeper = layer_only(sweeper_for(net, 0.0, 64))
     W0 = cores_to_dense([c.detach() for c in layer.cores])
     stream = BatchStream(10, 10, False, np.random.RandomState(0), "cpu")
     sweeper.update_bond(0, 0, "right", total_output, 0.0, stream)
@@ -116,9 +122,7 @@ def test_split_moves_the_orthogonality_centre_and_keeps_w_at_zero_step(autograd_
 def test_truncation_respects_bond_dim_and_cutoff(autograd_visits):
     net = linear_network(bond_dim=16)
     X, Y = torch.randn(30, 12, dtype=torch.float64), torch.randn(30, 8, dtype=torch.float64)
-
-    def loss(i, weights=None):
-        return 0.5 * (first_layer(net, X[i], weights) - Y[i]).pow(2).mean()
+    loss = squared_loss(net, X, Y)
 
     stream = BatchStream(30, 30, False, np.random.RandomState(0), "cpu")
     sweeper_for(net, 0.1, 2).run_iteration(loss, 0.0, stream)
@@ -130,12 +134,9 @@ def test_truncation_respects_bond_dim_and_cutoff(autograd_visits):
 
 def test_sweep_lowers_the_loss(autograd_visits):
     torch.manual_seed(0)
-    net = linear_network(bond_dim=4)
+    net = linear_network(bond_dim=4, n_outputs=1)
     X = torch.randn(64, 12, dtype=torch.float64)
-    Y = X @ torch.randn(12, 8, dtype=torch.float64) * 0.3
-
-    def loss(i, weights=None):
-        return 0.5 * (net.head(X[i], weights)[:, 0] - Y[i, 0]).pow(2).mean()
+    loss = squared_loss(net, X, X @ torch.randn(12, 1, dtype=torch.float64) * 0.3)
 
     sweeper = sweeper_for(net, 0.05, 4)
     stream = BatchStream(64, 16, True, np.random.RandomState(0), "cpu")
@@ -152,21 +153,27 @@ def test_every_visit_finds_the_layer_in_mixed_canonical_form(strategy, autograd_
     net = TNNetwork(3, 2, (16, 8), layer_dims((16, 16, 8), n_cores=3), 3, ("relu", "relu"), "fixed", g,
                     torch.float64, "cpu")
     X, y = torch.randn(40, 3, dtype=torch.float64), torch.randint(0, 2, (40,))
-
-    def loss(i, weights):
-        (layer_cores,) = [weight.cores for weight in weights.values()]
-        trained = [c for c in layer_cores if c.requires_grad]  # none when the line search tries a step
-        for B in trained:
-            torch.testing.assert_close(squared_norm(layer_cores), B.pow(2).sum())
-        checked.append(len(trained))
-        return torch.nn.functional.cross_entropy(net.head(X[i] @ net.projection, weights), y[i])
-
-    checked = []
     sweeper = sweeper_for(net, 0.05, 3, strategy=strategy)
+    visits, steps = [], []
+    update_bond, step = sweeper.update_bond, sweeper.line_search.step
+
+    def visit(layer_index, bond, *args):
+        visits.append((layer_index, bond))
+        return update_bond(layer_index, bond, *args)
+
+    def checked_step(layer_index, problem, index, B, *args):
+        layer_index, bond = visits[-1]
+        cores = [c.detach() for c in net.tn_layers[layer_index].cores]
+        torch.testing.assert_close(squared_norm(cores[:bond] + [B] + cores[bond + 2:]), B.pow(2).sum())
+        steps.append(bond)
+        return step(layer_index, problem, index, B, *args)
+
+    sweeper.update_bond, sweeper.line_search.step = visit, checked_step
     stream = BatchStream(40, 20, True, np.random.RandomState(0), "cpu")
+    objective = Objective(net, X, y, torch.ones(40, dtype=torch.float64), "cross_entropy")
     for _ in range(2):
-        sweeper.run_iteration(loss, 1e-3, stream)
-    assert checked.count(1) == 2 * len(sweeper.schedule) * stream.n_batches
+        sweeper.run_iteration(objective, 1e-3, stream)
+    assert len(steps) == 2 * len(sweeper.schedule) * stream.n_batches
 
 
 def test_bond_schedules():
@@ -228,17 +235,12 @@ def linear_problem(seed=0):
     net = linear_network(seed, bond_dim=64)
     g = torch.Generator().manual_seed(seed)
     X = torch.randn(50, 12, dtype=torch.float64, generator=g) * 10
-    Y = X @ torch.randn(12, 8, dtype=torch.float64, generator=g)
-
-    def loss(index, weights=None):
-        return 0.5 * (first_layer(net, X[index], weights) - Y[index]).pow(2).mean()
-
-    return net, loss
+    return net, squared_loss(net, X, X @ torch.randn(12, 8, dtype=torch.float64, generator=g))
 
 
 def test_a_step_that_would_raise_the_objective_is_shortened(autograd_visits):
     net, loss = linear_problem()
-    sweeper = sweeper_for(net, 1e3, 64)  # far beyond the stable step
+    sweeper = layer_only(sweeper_for(net, 1e2, 64))  # a thousand times the stable step
     stream = BatchStream(50, 50, False, np.random.RandomState(0), "cpu")
     with torch.no_grad():
         before = float(loss(slice(None)))
@@ -251,7 +253,7 @@ def test_a_step_that_would_raise_the_objective_is_shortened(autograd_visits):
 
 def test_full_batch_sweeps_never_raise_the_objective(autograd_visits):
     net, loss = linear_problem(1)
-    sweeper = sweeper_for(net, 50.0, 64)
+    sweeper = layer_only(sweeper_for(net, 50.0, 64))
     stream = BatchStream(50, 50, False, np.random.RandomState(0), "cpu")
     visits = [sweeper.update_bond(0, bond, d, loss, 1e-3, stream) for _ in range(10)
               for _, bond, d in sweeper.schedule]
@@ -261,10 +263,37 @@ def test_full_batch_sweeps_never_raise_the_objective(autograd_visits):
 
 def test_the_multiplier_grows_after_full_steps_up_to_its_cap(autograd_visits):
     net, loss = linear_problem()
-    sweeper = sweeper_for(net, 1e-9, 64)  # every step is accepted at full length
+    sweeper = layer_only(sweeper_for(net, 1e-9, 64))  # every step is accepted at full length
     stream = BatchStream(50, 50, False, np.random.RandomState(0), "cpu")
     sweeper.update_bond(0, 0, "right", loss, 0.0, stream)
     assert sweeper.line_search.step_scales == [2.0]
     for _ in range(10):
         sweeper.run_iteration(loss, 0.0, stream)
     assert sweeper.line_search.step_scales == [MAX_SCALE]
+
+
+@pytest.mark.parametrize("hand_written", [True, False])
+@pytest.mark.parametrize("projection", ["fixed", "trainable"])
+def test_a_visit_trains_its_layer_and_what_follows_it_only(hand_written, projection):
+    # The earlier layers stay fixed, so the visited layer's input is computed once per batch.
+    g = torch.Generator().manual_seed(0)
+    net = TNNetwork(3, 2, (16, 8), layer_dims((16, 16, 8), n_cores=3), 3, ("relu", "tanh"), projection, g,
+                    torch.float64, "cpu")
+    X, y = np.random.default_rng(0).normal(size=(40, 3)), torch.as_tensor(np.random.default_rng(1).integers(0, 2, 40))
+    objective = Objective(net, X, y, torch.ones(40, dtype=torch.float64), "cross_entropy")
+    stream = BatchStream(40, 16, True, np.random.RandomState(0), "cpu")
+    sweeper = sweeper_for(net, 0.05, 3)
+    environment = MPOLinear.dense_environment if hand_written else (lambda *args: None)
+    with mock.patch.object(MPOLinear, "dense_environment", environment):
+        for layer_index in (1, 0):
+            before = dict((name, p.detach().clone()) for name, p in net.named_parameters())
+            sweeper.update_bond(layer_index, 0, "right", objective, 1e-3, stream)
+            after = dict(net.named_parameters())
+            upstream = {"projection", "tn_layers.0.bias"} if layer_index == 1 else set()
+            upstream |= {f"tn_layers.0.cores.{k}" for k in range(3)} if layer_index == 1 else set()
+            for name, value in before.items():
+                if name in upstream or name.startswith("tn_layers.1.cores") and layer_index == 0:
+                    assert torch.equal(after[name], value), name
+            moved = ["output.weight", "output.bias", f"tn_layers.{layer_index}.bias"]
+            moved += ["projection"] if projection == "trainable" and layer_index == 0 else []
+            assert all(not torch.equal(after[name], before[name]) for name in moved)

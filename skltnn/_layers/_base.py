@@ -17,7 +17,7 @@ class TensorLayer(nn.Module, ABC):
     layer kept in canonical form so that the kept singular values are the
     bond's spectrum.
 
-    A *weight* (what :meth:`weight` and :meth:`weight_with` return, and
+    A *weight* (what :meth:`weight` returns, and
     :class:`DenseWeight`) is any object with ``apply(x)`` (``x @ W``),
     ``apply_transpose(g)`` (``g @ W.T``) and ``affine(x, bias)``
     (``x @ W + bias``, outside autograd).
@@ -42,15 +42,17 @@ class TensorLayer(nn.Module, ABC):
         """The bond tensor: the two cores at ``bond`` contracted, detached."""
 
     @abstractmethod
-    def weight_with(self, bond, tensor):
-        """W with the bond tensor ``tensor`` in place of the cores at ``bond``
-        (differentiable in ``tensor``)."""
-
-    @abstractmethod
     def dense_environment(self, bond, batch_size):
         """The linear map from a bond tensor to W (``to_dense``) and its
         adjoint (``adjoint``: dL/dW to dL/d tensor), when applying the layer as
         a dense W is the cheapest way for ``batch_size`` rows; else None."""
+
+    @abstractmethod
+    def bond_environment(self, bond, x):
+        """``x @ W`` for a fixed batch ``x`` as a function of the bond tensor
+        at ``bond``: an object whose ``apply(tensor)`` gives it
+        (differentiable in ``tensor``), what does not depend on the tensor
+        computed once."""
 
     @abstractmethod
     def split(self, bond, tensor, *, direction, max_rank, cutoff):

@@ -5,7 +5,7 @@ import math
 import torch
 from torch import nn
 
-from .._contract import BondMap, contraction_plan, merge_cores, merge_pair, mpo_matmul, squared_norm
+from .._contract import BondEnvironment, BondMap, contraction_plan, merge_cores, merge_pair, mpo_matmul, squared_norm
 from .._factorize import factorize_layer
 from .._linalg import svd, truncation_rank
 from .._mpo import (MPO, bond_spectra, check_bond_dim, check_dims, left_orthonormalize, right_orthonormalize,
@@ -162,20 +162,23 @@ class MPOLinear(TensorLayer):
         # that a chain with it in place of the pair is again an MPO.
         return merge_pair(self.cores[bond].detach(), self.cores[bond + 1].detach())
 
-    def weight_with(self, bond, tensor):
-        cores = [c.detach() for c in self.cores]
-        return CoreChain(cores[:bond] + [tensor] + cores[bond + 2:])
+    def _merged_shape(self, bond):
+        (d_left, i1, o1, _), (_, i2, o2, d_right) = self.cores[bond].shape, self.cores[bond + 1].shape
+        return d_left, i1 * i2, o1 * o2, d_right
 
     def dense_environment(self, bond, batch_size):
         cores = [c.detach() for c in self.cores]
-        merged_shape = (cores[bond].shape[0], cores[bond].shape[1] * cores[bond + 1].shape[1],
-                        cores[bond].shape[2] * cores[bond + 1].shape[2], cores[bond + 1].shape[3])
+        merged_shape = self._merged_shape(bond)
         shapes = [tuple(c.shape) for c in cores[:bond]] + [merged_shape] + [tuple(c.shape) for c in cores[bond + 2:]]
         if contraction_plan(tuple(shapes), batch_size) != ((0, len(shapes)),):
             return None
         with torch.no_grad():
             return BondMap(merge_cores(cores[:bond]) if bond else None,
                            merge_cores(cores[bond + 2:]) if bond + 2 < len(cores) else None, merged_shape)
+
+    def bond_environment(self, bond, x):
+        cores = [c.detach() for c in self.cores]
+        return BondEnvironment(x, cores[:bond], cores[bond + 2:], self._merged_shape(bond))
 
     @torch.no_grad()
     def split(self, bond, tensor, *, direction, max_rank, cutoff):

@@ -37,34 +37,41 @@ class Adam:
         self.second_moment = torch.zeros_like(self.first_moment)
 
     @torch.no_grad()
-    def direction(self, grads):
-        """Update the moments with ``grads`` and return Adam's step, one tensor per parameter."""
+    def direction(self, grads, start=0):
+        """Update the moments of ``params[start:]`` with ``grads`` (one per
+        parameter from ``start`` on) and return Adam's step for them."""
         beta1, beta2 = self.betas
         self.n_steps += 1
         grad = _flat(grads)
-        self.first_moment.lerp_(grad, 1 - beta1)
-        self.second_moment.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        return self._steps()
+        offset = self._offset(start)
+        self.first_moment[offset:].lerp_(grad, 1 - beta1)
+        self.second_moment[offset:].mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        return self._steps(start)
 
     @torch.no_grad()
-    def restart_momentum(self, grads):
-        """Set the momentum to the last ``grads`` (given to :meth:`direction`)
-        and return the step without momentum, ``-lr g / (sqrt(v_hat) + eps)``.
+    def restart_momentum(self, grads, start=0):
+        """Set the momentum of ``params[start:]`` to the last ``grads`` (given
+        to :meth:`direction`) and return the step without momentum,
+        ``-lr g / (sqrt(v_hat) + eps)``.
 
         With its positive diagonal preconditioner this step always points
         downhill, where momentum from earlier batches may not.
         """
-        self.first_moment.copy_(_flat(grads)).mul_(1 - self.betas[0] ** self.n_steps)
-        return self._steps()
+        self.first_moment[self._offset(start):].copy_(_flat(grads)).mul_(1 - self.betas[0] ** self.n_steps)
+        return self._steps(start)
 
-    def _steps(self):
+    def _offset(self, start):
+        return sum(self._sizes[:start])
+
+    def _steps(self, start):
         # -lr / c1 * m / (sqrt(v / c2) + eps) with the bias corrections c1, c2,
         # rearranged to save an operation.
+        offset = self._offset(start)
         sqrt_c2 = math.sqrt(1 - self.betas[1] ** self.n_steps)
-        steps = self.second_moment.sqrt().add_(self.eps * sqrt_c2)
-        torch.div(self.first_moment, steps, out=steps)
+        steps = self.second_moment[offset:].sqrt().add_(self.eps * sqrt_c2)
+        torch.div(self.first_moment[offset:], steps, out=steps)
         steps.mul_(-self.learning_rate * sqrt_c2 / (1 - self.betas[0] ** self.n_steps))
-        return [step.view_as(param) for step, param in zip(steps.split(self._sizes), self.params)]
+        return [step.view_as(param) for step, param in zip(steps.split(self._sizes[start:]), self.params[start:])]
 
     @torch.no_grad()
     def step(self, grads):

@@ -59,7 +59,8 @@ class LineSearch:
         """One step on the batch ``index``; returns the new B and the objective before the step.
 
         ``problem`` gives the visit's data term and its gradients
-        (``gradients(index, B)``, ``loss(index, B)``); ``others`` is the
+        (``gradients(index, B)``, ``loss(index, B)``), those of the dense
+        parameters from ``problem.dense_start`` on; ``others`` is the
         squared norm of the weights that the visit does not change. Both
         blocks first try their full step in one trial, which most steps
         pass. Otherwise each searches its own length in turn: the bond
@@ -67,7 +68,12 @@ class LineSearch:
         step (from the gradient at the start of the step).
         """
         loss, grad_B, grads = problem.gradients(index, B)
-        penalized = [self.dense_optimizer.params[k] for k in self.penalized]
+        start = problem.dense_start
+        params = self.dense_optimizer.params
+        # The step moves the dense parameters from ``start`` on (``grads[k - start]``),
+        # among them the output layer's weight, the one that the L2 penalty covers.
+        moving = [k for k in self.penalized if k >= start]
+        penalized = [params[k] for k in moving]
 
         def penalty(bond):
             total = bond.square().sum()
@@ -84,14 +90,14 @@ class LineSearch:
                 # The penalty's gradient in closed form keeps it out of the graph.
                 loss = loss + penalty(B)
                 grad_B = grad_B.add_(B, alpha=2 * l2)
-                for k in self.penalized:
-                    grads[k] = grads[k].add_(self.dense_optimizer.params[k], alpha=2 * l2)
+                for k in moving:
+                    grads[k - start] = grads[k - start].add_(params[k], alpha=2 * l2)
             loss = float(loss)
             if not math.isfinite(loss):
                 raise FloatingPointError("the training loss is not finite")
             # Differences of a few rounding errors are not a rise in the objective.
             tolerance = NOISE_ULPS * torch.finfo(B.dtype).eps * abs(loss)
-            dense = _DenseStep(self.dense_optimizer, grads, self.dense_scale)
+            dense = _DenseStep(self.dense_optimizer, grads, self.dense_scale, start)
             step = self.step_scales[layer_index] * self.learning_rate
             bond_slope = -step * float(grad_B.square().sum())
 
@@ -135,19 +141,19 @@ class _DenseStep:
     second-moment estimate, which always points downhill.
     """
 
-    def __init__(self, optimizer, grads, scale):
-        self.params, self.scale = optimizer.params, scale
-        self.start = [p.clone() for p in self.params]
-        self.steps = optimizer.direction(grads)
+    def __init__(self, optimizer, grads, scale, start):
+        self.params, self.scale = optimizer.params[start:], scale
+        self.origin = [p.clone() for p in self.params]
+        self.steps = optimizer.direction(grads, start)
         slope = _inner(grads, self.steps)
         if slope > 0:
-            self.steps = optimizer.restart_momentum(grads)
+            self.steps = optimizer.restart_momentum(grads, start)
             slope = _inner(grads, self.steps)
         self.slope = scale * slope  # the objective's derivative along the full step
 
     def move(self, factor):
-        """Set the parameters to ``start + factor * scale * step``."""
-        for param, value, step in zip(self.params, self.start, self.steps):
+        """Set the parameters to ``origin + factor * scale * step``."""
+        for param, value, step in zip(self.params, self.origin, self.steps):
             torch.add(value, step, alpha=factor * self.scale, out=param)
 
 

@@ -3,6 +3,7 @@
 import torch
 
 from .._layers import DenseWeight
+from .._network import ACTIVATIONS
 from ._base import Solver
 from ._line_search import LineSearch
 
@@ -26,9 +27,10 @@ class DMRGSweeper(Solver):
     """Two-site updates of every TN layer of a :class:`TNNetwork`.
 
     For each visited bond: merge the two cores into the bond tensor B, take
-    an epoch of mini-batch steps on B and the dense parameters
-    (:class:`LineSearch`), the gradients through the whole network (by hand
-    when the layer is applied as a dense W, by autograd otherwise), then
+    an epoch of mini-batch steps on B and the dense parameters from its
+    layer on (:class:`LineSearch`; the earlier layers stay fixed), the
+    gradients by hand when the layer is applied as a dense W, by autograd
+    from the bond's environment otherwise, then
     split B by a truncated SVD so that the orthogonality centre moves with
     the sweep. Because the other cores of the layer are isometries, the kept
     singular values are exactly that bond's spectrum and a step on B is a
@@ -112,58 +114,96 @@ class DMRGSweeper(Solver):
         """The objective of one visit as a function of the bond tensor.
 
         Returns an object with ``gradients(index, B) -> (loss, dL/dB,
-        dL/d(dense parameters))`` and ``loss(index, B)``. When the layer is
-        cheapest to apply as its dense W (small layers), the network is
-        differentiated by hand and dL/dW mapped back to dL/dB; otherwise
-        autograd differentiates the whole network.
+        dL/d(dense parameters from dense_start on))`` and ``loss(index,
+        B)``. When the layer is cheapest to apply as its dense W (small
+        layers), the network is differentiated by hand and dL/dW mapped back
+        to dL/dB; otherwise autograd differentiates it from the bond on.
         """
         layer = self.network.tn_layers[layer_index]
         environment = layer.dense_environment(bond, batch_size)
         if environment is None:
-            return _AutogradBond(self.network, objective, layer_index, bond)
+            return _EnvironmentBond(self.network, objective, layer_index, bond)
         return _HandWrittenBond(self.network, objective, layer_index, environment)
 
 
-class _AutogradBond:
-    """A visit's objective differentiated by autograd through the whole network."""
+class _BondProblem:
+    """A visit's objective as a function of the bond tensor and of the dense
+    parameters from ``dense_start`` on (those that act from the visited
+    layer on).
+
+    The earlier layers and their parameters stay fixed during the visit, so
+    the visited layer's input is computed once per batch (``layer_input``).
+    """
+
+    def __init__(self, network, objective, layer_index):
+        self.network, self.objective, self.layer_index = network, objective, layer_index
+        self.dense_start = network.dense_start(layer_index)
+        # A trainable projection moves with the first layer's steps: its output is not fixed.
+        self.fixed_input = self.dense_start > 0 or network.input_projection != "trainable"
+        self._index = self._input = None
+
+    def layer_input(self, index):
+        """The visited layer's input for the rows ``index``, from a cache when
+        it is fixed (one batch: the gradient and the trials of a step)."""
+        if not self.fixed_input:
+            return self.objective.inputs(index)
+        if index is not self._index:
+            self._index = index
+            self._input = self.network.layer_input(self.objective.inputs(index), self.layer_index)
+        return self._input
+
+
+class _EnvironmentBond(_BondProblem):
+    """A visit's objective by autograd from the visited layer on, the input
+    contracted with the cores left of the bond computed once per batch."""
 
     def __init__(self, network, objective, layer_index, bond):
-        self.objective, self.layer_index, self.bond = objective, layer_index, bond
-        self.layer = network.tn_layers[layer_index]
-        self.dense = network.dense_parameters()
+        super().__init__(network, objective, layer_index)
+        self.layer, self.bond = network.tn_layers[layer_index], bond
+        self.dense = network.dense_parameters()[self.dense_start:]
+        self._environment_index = self._environment = None
 
-    def _weights(self, B):
-        return {self.layer_index: self.layer.weight_with(self.bond, B)}
+    def _output(self, index, B):
+        if not self.fixed_input:
+            environment = self.layer.bond_environment(self.bond, self.layer_input(index))
+        elif index is not self._environment_index:
+            with torch.no_grad():
+                environment = self.layer.bond_environment(self.bond, self.layer_input(index))
+            self._environment_index, self._environment = index, environment
+        else:
+            environment = self._environment
+        Z = ACTIVATIONS[self.network.activations[self.layer_index]](environment.apply(B) + self.layer.bias)
+        return self.network.head(Z, first=self.layer_index + 1)
 
     def gradients(self, index, B):
         B = B.detach().requires_grad_(True)
-        loss = self.objective(index, self._weights(B))
+        loss = self.objective.output_loss(self._output(index, B), index)
         grad_B, *grads = torch.autograd.grad(loss, [B, *self.dense], allow_unused=True, materialize_grads=True)
         return loss.detach(), grad_B, grads
 
     def loss(self, index, B):
         with torch.no_grad():
-            return self.objective(index, self._weights(B))
+            return self.objective.output_loss(self._output(index, B), index)
 
 
-class _HandWrittenBond:
+class _HandWrittenBond(_BondProblem):
     """A visit's objective through the layer's dense W and a hand-written backward pass."""
 
     def __init__(self, network, objective, layer_index, environment):
-        self.network, self.objective = network, objective
-        self.layer_index, self.environment = layer_index, environment
+        super().__init__(network, objective, layer_index)
+        self.environment = environment
 
     def gradients(self, index, B):
-        objective, network = self.objective, self.network
-        weights = {self.layer_index: DenseWeight(self.environment.to_dense(B))}
-        output, inputs = network.trace(objective.inputs(index), weights)
+        objective, network, first = self.objective, self.network, self.layer_index
+        weights = {first: DenseWeight(self.environment.to_dense(B))}
+        output, inputs = network.trace(self.layer_input(index), weights, first)
         loss, grad_output = objective.loss_and_gradient(output, index)
-        X = objective.rows(index) if network.input_projection == "trainable" else None
-        dense_grads, layer_grads = network.backward(inputs, grad_output, weights, X)
-        grad_W = inputs[self.layer_index].t() @ layer_grads[self.layer_index]
+        X = None if self.fixed_input else objective.rows(index)
+        dense_grads, layer_grads = network.backward(inputs, grad_output, weights, X, first)
+        grad_W = inputs[first].t() @ layer_grads[first]
         return loss, self.environment.adjoint(grad_W), dense_grads
 
     def loss(self, index, B):
         weights = {self.layer_index: DenseWeight(self.environment.to_dense(B))}
-        output, _ = self.network.trace(self.objective.inputs(index), weights)
+        output, _ = self.network.trace(self.layer_input(index), weights, self.layer_index)
         return self.objective.output_loss(output, index)
