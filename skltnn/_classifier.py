@@ -36,7 +36,9 @@ class TNNClassifier(ClassifierMixin, BaseTNN):
         name for 'logistic'.
     input_projection : {'fixed', 'trainable', 'none'}, default='fixed'
         Dense map from the features to the first TN layer's width: random
-        and frozen (the paper's), trained, or none (the features feed the
+        and frozen (the paper's Gaussian map; orthonormal columns when the
+        width is at most the number of features, where a Gaussian map is
+        ill-conditioned), trained from that start, or none (the features feed the
         first TN layer directly; for the sweep, the feature count or that
         width needs two prime factors or more).
     solver : {'dmrg', 'adam', 'sgd'}, default='dmrg'

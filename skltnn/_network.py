@@ -37,6 +37,26 @@ def init_std(activation, fan_in, fan_out):
     return math.sqrt(2.0 / (fan_in + fan_out))
 
 
+def random_projection(n_features, width, generator):
+    """The frozen input projection: a random (n_features, width) map, drawn on the CPU in float64.
+
+    Gaussian with variance ``1 / n_features`` (the paper's), so that each
+    output has unit variance for standardised features, when it maps to
+    more units than there are features: its singular values then lie
+    within a small factor of each other. A square or narrowing Gaussian map
+    is ill-conditioned (the smallest singular value of a square one is
+    about ``1 / n_features`` of the largest) and nearly loses some
+    directions of the features, so there it has orthonormal columns
+    instead (uniformly drawn), which keep every direction and the same
+    output variance.
+    """
+    gaussian = torch.randn(n_features, width, generator=generator, dtype=torch.float64, device="cpu")
+    if n_features < width:
+        return gaussian / math.sqrt(n_features)
+    q, r = torch.linalg.qr(gaussian)
+    return q * r.diagonal().sign()  # the sign convention that makes the draw uniform
+
+
 def layer_dims(widths, n_cores=None):
     """Per-core (in_dims, out_dims) of each TN layer ``widths[l] -> widths[l+1]``,
     by :func:`~skltnn._factorize.factorize_layer` (the rule of every MPO layer)."""
@@ -65,7 +85,8 @@ class TNNetwork(nn.Module):
     activations : tuple of str
         One per TN layer.
     input_projection : {'fixed', 'trainable', 'none'}
-        'fixed' is the paper's random non-trainable dense map from the
+        'fixed' is the paper's random non-trainable dense map
+        (:func:`random_projection`) from the
         features to the first TN layer's width; 'none' feeds the features
         straight in.
     generator : torch.Generator
@@ -79,8 +100,7 @@ class TNNetwork(nn.Module):
         self.input_projection = input_projection
         first = n_features if input_projection == "none" else hidden_layer_sizes[0]
         if input_projection != "none":
-            weight = torch.randn(n_features, first, generator=generator, dtype=torch.float64, device="cpu")
-            weight = (weight / math.sqrt(n_features)).to(device=device, dtype=dtype)
+            weight = random_projection(n_features, first, generator).to(device=device, dtype=dtype)
             if input_projection == "fixed":
                 self.register_buffer("projection", weight)
             else:

@@ -3,7 +3,7 @@ import torch
 
 from skltnn._contract import cores_to_dense
 from skltnn._layers import DenseWeight, resolve_dims
-from skltnn._network import TNNetwork, layer_dims
+from skltnn._network import TNNetwork, layer_dims, random_projection
 from skltnn._objective import LOSSES
 
 
@@ -42,6 +42,26 @@ def test_squared_weight_norm():
     W = cores_to_dense(list(net.tn_layers[0].cores))
     expected = W.pow(2).sum() + net.output.weight.pow(2).sum()
     torch.testing.assert_close(net.squared_weight_norm(), expected)
+
+
+@pytest.mark.parametrize("shape", [(64, 64), (100, 16), (3, 64)])
+def test_the_projection_keeps_every_direction_of_the_features(shape):
+    n_features, width = shape
+    P = random_projection(n_features, width, torch.Generator().manual_seed(0))
+    assert P.shape == shape and P.dtype == torch.float64
+    gaussian = torch.randn(shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    if n_features >= width:
+        # Orthonormal columns (the Gaussian draw's Q) where a Gaussian map is ill-conditioned.
+        torch.testing.assert_close(P.T @ P, torch.eye(width, dtype=torch.float64))
+        torch.testing.assert_close(P.abs(), torch.linalg.qr(gaussian).Q.abs())
+        assert n_features > width or torch.linalg.cond(gaussian) > 100
+    else:
+        # The paper's Gaussian map, well-conditioned when it widens this much.
+        torch.testing.assert_close(P, gaussian / n_features**0.5)
+        assert torch.linalg.cond(P) < 5
+    # Each output has about unit variance for standardised features.
+    assert abs(P.square().sum(0).mean() - 1) < 0.2
+    assert torch.equal(P, random_projection(n_features, width, torch.Generator().manual_seed(0)))
 
 
 @pytest.mark.parametrize(("first", "layer_index"), [(0, 0), (0, 1), (1, 1)])
