@@ -40,15 +40,15 @@ def init_std(activation, fan_in, fan_out):
 def random_projection(n_features, width, generator):
     """The frozen input projection: a random (n_features, width) map, drawn on the CPU in float64.
 
-    Gaussian with variance ``1 / n_features`` (the paper's), so that each
-    output has unit variance for standardised features, when it maps to
-    more units than there are features: its singular values then lie
-    within a small factor of each other. A square or narrowing Gaussian map
+    When it widens the features, the paper's Gaussian map of variance
+    ``1 / n_features`` (each output has unit variance for standardised
+    features); its singular values lie within a small factor of each
+    other when the width is several times the number of features (3
+    features into 64: a factor of 1.6). A square or narrowing Gaussian map
     is ill-conditioned (the smallest singular value of a square one is
     about ``1 / n_features`` of the largest) and nearly loses some
     directions of the features, so there it has orthonormal columns
-    instead (uniformly drawn), which keep every direction and the same
-    output variance.
+    (uniformly drawn), which keep every direction and the output variance.
     """
     gaussian = torch.randn(n_features, width, generator=generator, dtype=torch.float64, device="cpu")
     if n_features < width:

@@ -32,3 +32,24 @@ def test_direction_is_the_step_and_a_restart_drops_the_momentum():
     v_hat = adam.second_moment.view(4, 3) / (1 - 0.999**2)
     torch.testing.assert_close(restarted, -0.05 * grads[0] / (v_hat.sqrt() + 1e-8))
     assert (grads[0] * restarted).sum() < 0 and not torch.allclose(step, restarted)
+
+
+def test_a_direction_for_the_later_parameters_leaves_the_earlier_moments_alone():
+    g = torch.Generator().manual_seed(0)
+    params = [torch.randn(3, generator=g, dtype=torch.float64), torch.randn(2, 2, generator=g, dtype=torch.float64)]
+    grads = [[torch.randn(p.shape, generator=g, dtype=torch.float64) for p in params] for _ in range(2)]
+    whole, later = Adam(params, learning_rate=0.05), Adam(params, learning_rate=0.05)
+    whole.direction(grads[0])
+    later.direction(grads[0])
+    expected = whole.direction(grads[1])
+    got = later.direction(grads[1][1:], start=1)
+    assert len(got) == 1
+    torch.testing.assert_close(got[0], expected[1], atol=1e-12, rtol=1e-12)
+    # The first parameter's moments are those of the first call only.
+    first_moment = Adam(params, learning_rate=0.05)
+    first_moment.direction(grads[0])
+    torch.testing.assert_close(later.first_moment[:3], first_moment.first_moment[:3])
+    torch.testing.assert_close(later.second_moment[:3], first_moment.second_moment[:3])
+    restarted = later.restart_momentum(grads[1][1:], start=1)
+    torch.testing.assert_close(later.first_moment[:3], first_moment.first_moment[:3])
+    assert len(restarted) == 1 and (restarted[0] * grads[1][1]).sum() < 0  # downhill

@@ -39,7 +39,11 @@ class Adam:
     @torch.no_grad()
     def direction(self, grads, start=0):
         """Update the moments of ``params[start:]`` with ``grads`` (one per
-        parameter from ``start`` on) and return Adam's step for them."""
+        parameter from ``start`` on) and return Adam's step for them.
+
+        The step count (for the bias corrections) counts every call: the
+        parameters before ``start`` keep their moments as they were.
+        """
         beta1, beta2 = self.betas
         self.n_steps += 1
         grad = _flat(grads)
