@@ -132,7 +132,8 @@ class _BondProblem:
     layer on).
 
     The earlier layers and their parameters stay fixed during the visit, so
-    the visited layer's input is computed once per batch (``layer_input``).
+    what a step needs of its batch (:meth:`prepare` of the visited layer's
+    input) is computed once per batch, for the gradient and the trials.
     """
 
     def __init__(self, network, objective, layer_index):
@@ -140,17 +141,22 @@ class _BondProblem:
         self.dense_start = network.dense_start(layer_index)
         # A trainable projection moves with the first layer's steps: its output is not fixed.
         self.fixed_input = self.dense_start > 0 or network.input_projection != "trainable"
-        self._index = self._input = None
+        self._index = self._batch = None
 
-    def layer_input(self, index):
-        """The visited layer's input for the rows ``index``, from a cache when
-        it is fixed (one batch: the gradient and the trials of a step)."""
+    def prepare(self, x):
+        """What the steps need of the visited layer's input ``x``."""
+        return x
+
+    def batch(self, index):
+        """:meth:`prepare` of the visited layer's input for the rows ``index``,
+        from a cache when that input is fixed."""
         if not self.fixed_input:
-            return self.objective.inputs(index)
+            return self.prepare(self.objective.inputs(index))
         if index is not self._index:
+            with torch.no_grad():
+                self._batch = self.prepare(self.network.layer_input(self.objective.inputs(index), self.layer_index))
             self._index = index
-            self._input = self.network.layer_input(self.objective.inputs(index), self.layer_index)
-        return self._input
+        return self._batch
 
 
 class _EnvironmentBond(_BondProblem):
@@ -161,18 +167,12 @@ class _EnvironmentBond(_BondProblem):
         super().__init__(network, objective, layer_index)
         self.layer, self.bond = network.tn_layers[layer_index], bond
         self.dense = network.dense_parameters()[self.dense_start:]
-        self._environment_index = self._environment = None
+
+    def prepare(self, x):
+        return self.layer.bond_environment(self.bond, x)
 
     def _output(self, index, B):
-        if not self.fixed_input:
-            environment = self.layer.bond_environment(self.bond, self.layer_input(index))
-        elif index is not self._environment_index:
-            with torch.no_grad():
-                environment = self.layer.bond_environment(self.bond, self.layer_input(index))
-            self._environment_index, self._environment = index, environment
-        else:
-            environment = self._environment
-        Z = ACTIVATIONS[self.network.activations[self.layer_index]](environment.apply(B) + self.layer.bias)
+        Z = ACTIVATIONS[self.network.activations[self.layer_index]](self.batch(index).apply(B) + self.layer.bias)
         return self.network.head(Z, first=self.layer_index + 1)
 
     def gradients(self, index, B):
@@ -196,7 +196,7 @@ class _HandWrittenBond(_BondProblem):
     def gradients(self, index, B):
         objective, network, first = self.objective, self.network, self.layer_index
         weights = {first: DenseWeight(self.environment.to_dense(B))}
-        output, inputs = network.trace(self.layer_input(index), weights, first)
+        output, inputs = network.trace(self.batch(index), weights, first)
         loss, grad_output = objective.loss_and_gradient(output, index)
         X = None if self.fixed_input else objective.rows(index)
         dense_grads, layer_grads = network.backward(inputs, grad_output, weights, X, first)
@@ -205,5 +205,5 @@ class _HandWrittenBond(_BondProblem):
 
     def loss(self, index, B):
         weights = {self.layer_index: DenseWeight(self.environment.to_dense(B))}
-        output, _ = self.network.trace(self.layer_input(index), weights, self.layer_index)
+        output, _ = self.network.trace(self.batch(index), weights, self.layer_index)
         return self.objective.output_loss(output, index)
