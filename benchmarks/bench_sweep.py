@@ -23,7 +23,7 @@ from skltnn._linalg import svd
 from skltnn._network import TNNetwork, layer_dims
 from skltnn._objective import Objective
 from skltnn._solvers import DMRGSweeper
-from skltnn._solvers._sweep import _EnvironmentBond
+from skltnn._solvers._sweep import _EnvironmentBond, _HandWrittenBond
 
 from _results import recorded
 
@@ -49,13 +49,14 @@ def bond_update_breakdown(width, batch, bond_dim):
     sweeper = DMRGSweeper(net, learning_rate=0.05, bond_dim=bond_dim, svd_cutoff=0.0, sweep="all_layers")
     cores = [c.detach() for c in net.tn_layers[0].cores]
     B = merge_pair(cores[0], cores[1])
-    hand_written = sweeper._bond_problem(0, 0, objective, batch)
+    chosen = sweeper._bond_problem(0, 0, objective, batch)
     autograd = _EnvironmentBond(net, objective, 0, 0)
     full = best_of(lambda: objective(index).backward())
-    hand = best_of(lambda: hand_written.gradients(index, B))
+    hand = best_of(lambda: chosen.gradients(index, B))
     auto = best_of(lambda: autograd.gradients(index, B))
-    trial = best_of(lambda: hand_written.loss(index, B))
-    adam = best_of(lambda: sweeper.line_search.dense_optimizer.direction(hand_written.gradients(index, B)[2])) - hand
+    trial = best_of(lambda: chosen.loss(index, B))
+    dense_grads = chosen.gradients(index, B)[2]
+    adam = best_of(lambda: sweeper.line_search.dense_optimizer.direction(dense_grads))
     one_batch = BatchStream(batch, batch, False, np.random.RandomState(0), "cpu")
     update = best_of(lambda: sweeper.update_bond(0, 0, "right", objective, 1e-4, one_batch))
     (i1, o1), (i2, o2) = cores[0].shape[1:3], cores[1].shape[1:3]
@@ -63,12 +64,21 @@ def bond_update_breakdown(width, batch, bond_dim):
     split = best_of(lambda: svd(pair))
     print(f"network 2 -> {width} (TN, D={bond_dim}) -> 3, batch {batch}:")
     print(f"  full forward+backward, autograd       {1e3 * full:8.3f} ms")
-    print(f"  bond gradients, hand-written backward {1e3 * hand:8.3f} ms  ({hand / full:.2f}x full pass)")
+    if isinstance(chosen, _HandWrittenBond):  # the path of layers applied as their dense W
+        print(f"  bond gradients, hand-written backward {1e3 * hand:8.3f} ms  ({hand / full:.2f}x full pass)")
     print(f"  bond gradients, autograd              {1e3 * auto:8.3f} ms  ({auto / full:.2f}x full pass)")
     print(f"  objective at a trial step (forward)   {1e3 * trial:8.3f} ms  ({trial / full:.2f}x full pass)")
     print(f"  Adam step on the dense parameters     {1e3 * adam:8.3f} ms")
     print(f"  one bond update of one step           {1e3 * update:8.3f} ms  ({update / full:.2f}x full pass)")
     print(f"    of which the SVD split              {1e3 * split:8.3f} ms")
+    if isinstance(chosen, _EnvironmentBond):  # the wide layers' path: the cost depends on the bond
+        layer = net.tn_layers[0]
+        print("  bond gradients, autograd from the bond's environment, per bond:")
+        for bond in range(layer.n_bonds):
+            problem = _EnvironmentBond(net, objective, 0, bond)
+            B = merge_pair(cores[bond], cores[bond + 1])
+            seconds = best_of(lambda: problem.gradients(index, B))
+            print(f"    bond {bond}: {1e3 * seconds:8.3f} ms  ({seconds / full:.2f}x full pass)")
 
 
 def flop_rate(width, batch, bond_dim):
