@@ -2,7 +2,8 @@
 
 Part 1 times the pieces of one bond update of a TNNClassifier network
 (the gradients by the hand-written backward pass that small layers take and
-by autograd, the dense Adam step, the SVD split) against one full
+by autograd, the dense Adam step, the SVD split; for a layer wide enough
+to take the environment path, the gradients of every bond) against one full
 forward+backward of the same network by autograd. Part 2 measures the FLOP rate that
 MPOLinear's chosen contraction plan achieves, against this machine's dense
 matmul rate (the practical ceiling).
@@ -52,7 +53,7 @@ def bond_update_breakdown(width, batch, bond_dim):
     chosen = sweeper._bond_problem(0, 0, objective, batch)
     autograd = _EnvironmentBond(net, objective, 0, 0)
     full = best_of(lambda: objective(index).backward())
-    hand = best_of(lambda: chosen.gradients(index, B))
+    chosen_seconds = best_of(lambda: chosen.gradients(index, B))
     auto = best_of(lambda: autograd.gradients(index, B))
     trial = best_of(lambda: chosen.loss(index, B))
     dense_grads = chosen.gradients(index, B)[2]
@@ -65,7 +66,8 @@ def bond_update_breakdown(width, batch, bond_dim):
     print(f"network 2 -> {width} (TN, D={bond_dim}) -> 3, batch {batch}:")
     print(f"  full forward+backward, autograd       {1e3 * full:8.3f} ms")
     if isinstance(chosen, _HandWrittenBond):  # the path of layers applied as their dense W
-        print(f"  bond gradients, hand-written backward {1e3 * hand:8.3f} ms  ({hand / full:.2f}x full pass)")
+        print(f"  bond gradients, hand-written backward {1e3 * chosen_seconds:8.3f} ms  "
+              f"({chosen_seconds / full:.2f}x full pass)")
     print(f"  bond gradients, autograd              {1e3 * auto:8.3f} ms  ({auto / full:.2f}x full pass)")
     print(f"  objective at a trial step (forward)   {1e3 * trial:8.3f} ms  ({trial / full:.2f}x full pass)")
     print(f"  Adam step on the dense parameters     {1e3 * adam:8.3f} ms")
