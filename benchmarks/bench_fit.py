@@ -9,7 +9,7 @@ ratio is TNN / MLP (below 1: the TNN is faster).
 
     python benchmarks/bench_fit.py [--seeds 3] [--datasets spiral digits]
     python benchmarks/bench_fit.py --scaling   # fit time against n_samples
-    python benchmarks/bench_fit.py --wide [--max-iter 30]   # hidden_layer_sizes=(1024, 1024)
+    python benchmarks/bench_fit.py --wide [--max-iter 30] [--n-cores 3]   # hidden_layer_sizes=(1024, 1024)
     python benchmarks/bench_fit.py --largest   # the widest (W, W) network trained in one minute
 """
 
@@ -95,23 +95,24 @@ def wide_task():
     return train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
 
 
-def wide_contenders(sizes, max_iter):
+def wide_contenders(sizes, max_iter, n_cores=None):
     """The sweep, the same network by Adam, and MLPClassifier, each for
     exactly ``max_iter`` iterations (epochs)."""
     fixed = dict(max_iter=max_iter, tol=0.0, n_iter_no_change=max_iter, random_state=0)
     return {
-        "TNN sweep": TNNClassifier(sizes, bond_dim=8, **fixed),
-        "TNN adam": TNNClassifier(sizes, bond_dim=8, solver="adam", **fixed),
+        "TNN sweep": TNNClassifier(sizes, bond_dim=8, n_cores=n_cores, **fixed),
+        "TNN adam": TNNClassifier(sizes, bond_dim=8, n_cores=n_cores, solver="adam", **fixed),
         "MLP": MLPClassifier(sizes, **fixed),
     }
 
 
-def wide(max_iter):
+def wide(max_iter, n_cores):
     """A wide, deep network on the 20,000-row task, by each contender."""
     split = wide_task()
     sizes = (1024, 1024)
-    contenders = wide_contenders(sizes, max_iter)
-    print(f"20,000 x 64, 5 classes, hidden_layer_sizes={sizes}, bond_dim 8, {max_iter} iterations each")
+    contenders = wide_contenders(sizes, max_iter, n_cores)
+    print(f"20,000 x 64, 5 classes, hidden_layer_sizes={sizes}, bond_dim 8, n_cores {n_cores or 'auto'}, "
+          f"{max_iter} iterations each")
     print(f"{'model':<11}{'test acc':>10}{'fit (s)':>10}{'s / iteration':>15}")
     seconds = {}
     for label, model in contenders.items():
@@ -162,6 +163,7 @@ def main():
     parser.add_argument("--scaling", action="store_true", help="fit time against n_samples instead")
     parser.add_argument("--wide", action="store_true", help="the (1024, 1024) network on 20,000 rows instead")
     parser.add_argument("--max-iter", type=int, default=30, help="iterations of each --wide fit")
+    parser.add_argument("--n-cores", type=int, help="cores per TN layer of the --wide fits (default: auto)")
     parser.add_argument("--largest", action="store_true",
                         help="the widest (W, W) network each trains in one minute instead")
     args = parser.parse_args()
@@ -170,7 +172,7 @@ def main():
     if args.scaling:
         return scaling()
     if args.wide:
-        return wide(args.max_iter)
+        return wide(args.max_iter, args.n_cores)
     warm_up()
     rows = {}
     for seed in range(args.seeds):
