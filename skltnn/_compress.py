@@ -67,8 +67,10 @@ def compress(module, *, bond_dim=None, tol=None, max_params=None, min_features=3
     layer, the fewest parameters whose relative error is at most ``tol``;
     ``max_params`` spends one parameter budget over all layers and bonds,
     greedily adding the singular value that removes the most squared error
-    per parameter. Everything else in the model (other modules, biases,
-    buffers, smaller or subclassed Linear layers) is copied unchanged.
+    per parameter, relative to the squared norm its layer keeps (so that no
+    layer is starved, and rescaling a layer does not move the budget).
+    Everything else in the model (other modules, biases, buffers, smaller
+    or subclassed Linear layers) is copied unchanged.
     Fine-tune the result with ordinary torch training: its cores are
     parameters.
 
@@ -162,11 +164,20 @@ def _choose_ranks(layers, cap, tol, max_params):
 
 
 def _grow(layers, cap, budget=math.inf, done=lambda: False):
-    """Raise bonds one at a time, the one that removes the most squared error
-    per added parameter first, until ``done()`` or nothing more fits in ``budget``."""
+    """Raise bonds one at a time until ``done()`` or nothing more fits in ``budget``.
+
+    First the bond whose next singular value adds the most to its layer's
+    kept squared norm, relative to what the layer keeps so far, per added
+    parameter. Each layer passes on only what it keeps, so this spends the
+    budget on the product of the layers' kept fractions; and the choice does
+    not change when one layer is scaled up and the next down (a ReLU network
+    computes the same function), as it would on absolute squared errors.
+    Within one layer it is the order of the squared error removed per parameter.
+    """
     spent = 0
     while not done():
-        options = [(gain / cost, cost, index, bond) for index, layer in enumerate(layers)
+        options = [(gain / (cost * layer.kept_squared_norm()), cost, index, bond)
+                   for index, layer in enumerate(layers)
                    for gain, cost, bond in layer.candidates(cap) if spent + cost <= budget]
         if not options:
             return
@@ -201,6 +212,11 @@ class _Layer:
     def squared_error_bound(self):
         """TT-SVD's bound on the squared error: the discarded weight summed over bonds."""
         return sum(tail[r] for tail, r in zip(self.tails, self.ranks))
+
+    def kept_squared_norm(self):
+        """An estimate of ``||W_mpo||^2`` at the current ranks: ``||W||^2`` less
+        the largest squared error of any one bond (a lower bound on the error)."""
+        return self.squared_norm - max(tail[r] for tail, r in zip(self.tails, self.ranks))
 
     def candidates(self, cap):
         """(gain, cost, bond) of raising each bond by one: the squared singular

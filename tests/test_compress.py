@@ -106,6 +106,23 @@ def test_the_budget_goes_where_it_loses_least():
     assert second["params"] > 3 * first["params"]
 
 
+def test_the_budget_does_not_move_when_a_relu_network_is_rescaled():
+    # Layer 0 ten times larger and layer 2 ten times smaller compute the same
+    # function; on absolute squared errors layer 0 would take the budget.
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 64))
+    rescaled = copy.deepcopy(model)
+    with torch.no_grad():
+        rescaled[0].weight.mul_(10.0), rescaled[0].bias.mul_(10.0), rescaled[2].weight.mul_(0.1)
+    x = torch.randn(8, 64)
+    torch.testing.assert_close(rescaled(x), model(x))
+    for budget in (600, 1500, 4000):
+        _, report = compress(model, max_params=budget)
+        _, again = compress(rescaled, max_params=budget)
+        assert [layer["bond_dims"] for layer in again.layers] == [layer["bond_dims"] for layer in report.layers]
+        assert min(layer["params"] for layer in report.layers) > budget / 4  # neither layer starved
+
+
 def test_the_report_is_a_table_and_a_dict(model):
     _, report = compress(model, bond_dim=2)
     table = str(report)
