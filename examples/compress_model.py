@@ -1,7 +1,8 @@
 """Compress trained torch models with skltnn.compress, against low rank and pruning.
 
 Trains two torch MLPs on sklearn's digits (64-256-10, and 64-256-256-10 with
-two large Linear layers), then keeps a fraction of the weights of their large
+two large Linear layers; ``--data classification``: 3,000 rows of
+``make_classification`` with 64 features and 5 classes instead), then keeps a fraction of the weights of their large
 Linear layers three ways, each with the same number of parameters per layer:
 
 - MPO: ``skltnn.compress(model, max_params=...)``, the budget spent over
@@ -14,7 +15,7 @@ prints the test accuracy right after compression and after fine-tuning
 (medians, and min to max, over seeds). ``--figure PATH`` also plots accuracy
 against the fraction of weights kept (needs matplotlib).
 
-    python examples/compress_model.py [--seeds 3] [--epochs 10] [--figure docs/images/compression.png]
+    python examples/compress_model.py [--data digits] [--seeds 3] [--epochs 10] [--figure docs/images/compression.png]
 """
 
 import argparse
@@ -22,7 +23,7 @@ import copy
 
 import numpy as np
 import torch
-from sklearn.datasets import load_digits
+from sklearn.datasets import load_digits, make_classification
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 from torch import nn
@@ -30,25 +31,28 @@ from torch import nn
 from skltnn import compress
 
 FRACTIONS = (0.02, 0.05, 0.1, 0.2)
-ARCHITECTURES = {"64-256-10": (256,), "64-256-256-10": (256, 256)}
+HIDDEN_LAYERS = ((256,), (256, 256))
 METHODS = ("MPO", "low rank", "pruning")
-BOTTOM = 0.8  # of the plot's accuracy axis
 
 
-def digits(seed):
-    X, y = load_digits(return_X_y=True)
+def load(data, seed):
+    """A stratified 75/25 split, standardised, as float32 tensors."""
+    if data == "digits":
+        X, y = load_digits(return_X_y=True)
+    else:
+        X, y = make_classification(3000, n_features=64, n_informative=32, n_classes=5, random_state=seed)
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, random_state=seed, stratify=y)
     scaler = StandardScaler().fit(X_tr)
     X_tr, X_te = (torch.tensor(scaler.transform(a), dtype=torch.float32) for a in (X_tr, X_te))
     return X_tr, X_te, torch.tensor(y_tr), torch.tensor(y_te)
 
 
-def mlp(hidden):
+def mlp(hidden, n_classes):
     layers, width = [], 64
     for h in hidden:
         layers += [nn.Linear(width, h), nn.ReLU()]
         width = h
-    return nn.Sequential(*layers, nn.Linear(width, 10))
+    return nn.Sequential(*layers, nn.Linear(width, n_classes))
 
 
 def train(model, data, epochs, seed, after_step=None):
@@ -105,13 +109,15 @@ def pruned(model, budgets):
     return model, apply_masks
 
 
-def run(seeds, epochs):
+def run(data_name, seeds, epochs):
     results = {}  # (architecture, method, fraction) -> [(before, after, params fraction)]
     for seed in range(seeds):
-        data = digits(seed)
-        for arch, hidden in ARCHITECTURES.items():
+        data = load(data_name, seed)
+        n_classes = len(data[2].unique())
+        for hidden in HIDDEN_LAYERS:
+            arch = "-".join(map(str, (64, *hidden, n_classes)))
             torch.manual_seed(seed)
-            dense = train(mlp(hidden), data, 30, seed)
+            dense = train(mlp(hidden, n_classes), data, 30, seed)
             results.setdefault((arch, "dense", 1.0), []).append((accuracy(dense, data),) * 2 + (1.0,))
             large = {name: m for name, m in dense.named_modules()
                      if isinstance(m, nn.Linear) and min(m.in_features, m.out_features) >= 32}
@@ -131,8 +137,8 @@ def run(seeds, epochs):
     return results
 
 
-def print_table(results, epochs):
-    print(f"test accuracy on digits: right after compression -> after {epochs} epochs of fine-tuning "
+def print_table(results, data_name, epochs):
+    print(f"test accuracy on {data_name}: right after compression -> after {epochs} epochs of fine-tuning "
           "(median, min-max over seeds)")
     print(f"{'model':<15}{'method':<10}{'weights kept':>13}{'compressed':>22}{'fine-tuned':>22}")
     for (arch, method, fraction), values in results.items():
@@ -141,16 +147,18 @@ def print_table(results, epochs):
         print(f"{arch:<15}{method:<10}{np.median(kept):>13.3f}{cells[0]:>22}{cells[1]:>22}")
 
 
-def plot(results, epochs, path):
+def plot(results, data_name, epochs, path):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     colours = {"MPO": "#0072B2", "low rank": "#E69F00", "pruning": "#009E73"}  # Okabe-Ito
-    fig, axes = plt.subplots(1, len(ARCHITECTURES), figsize=(10, 4), sharey=True)
-    for ax, arch in zip(axes, ARCHITECTURES):
-        dense = np.median([after for _, after, _ in results[(arch, "dense", 1.0)]])
+    architectures = [arch for arch, method, _ in results if method == "dense"]
+    denses = [np.median([after for _, after, _ in results[(arch, "dense", 1.0)]]) for arch in architectures]
+    bottom = round(min(denses) - 0.2, 1)  # of the accuracy axis
+    fig, axes = plt.subplots(1, len(architectures), figsize=(10, 4), sharey=True)
+    for ax, arch, dense in zip(axes, architectures, denses):
         ax.axhline(dense, color="black", linestyle="--", label=f"dense ({dense:.3f})")
         ax.axhspan(dense - 0.01, dense, color="0.9", label="within 1 point of dense")
         for method in METHODS:
@@ -166,14 +174,14 @@ def plot(results, epochs, path):
         ax.set_xlabel("weights kept in the compressed layers")
         ax.set_title(f"MLP {arch}")
         hidden = sorted({method for method in METHODS for f in FRACTIONS
-                         if np.median(np.array(results[(arch, method, f)])[:, 1]) < BOTTOM})
+                         if np.median(np.array(results[(arch, method, f)])[:, 1]) < bottom})
         if hidden:
-            ax.text(0.02, 0.02, f"below {BOTTOM}: {', '.join(hidden)} (see the printed table)",
+            ax.text(0.02, 0.02, f"below {bottom}: {', '.join(hidden)} (see the printed table)",
                     transform=ax.transAxes, fontsize=8)
     axes[0].set_ylabel("test accuracy (median, min-max bars)")
-    axes[0].set_ylim(BOTTOM, 1.0)
+    axes[0].set_ylim(bottom, 1.0)
     axes[-1].legend(loc="lower right")
-    fig.suptitle("digits: compression of a trained model, then fine-tuning")
+    fig.suptitle(f"{data_name}: compression of a trained model, then fine-tuning")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     print(f"figure written to {path}")
@@ -181,14 +189,15 @@ def plot(results, epochs, path):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", choices=["digits", "classification"], default="digits")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--figure", help="also plot the results to this image file")
     args = parser.parse_args()
-    results = run(args.seeds, args.epochs)
-    print_table(results, args.epochs)
+    results = run(args.data, args.seeds, args.epochs)
+    print_table(results, args.data, args.epochs)
     if args.figure:
-        plot(results, args.epochs, args.figure)
+        plot(results, args.data, args.epochs, args.figure)
 
 
 if __name__ == "__main__":
