@@ -10,6 +10,7 @@ ratio is TNN / MLP (below 1: the TNN is faster).
     python benchmarks/bench_fit.py [--seeds 3] [--datasets spiral digits]
     python benchmarks/bench_fit.py --scaling   # fit time against n_samples
     python benchmarks/bench_fit.py --wide [--max-iter 30] [--n-cores 3]   # hidden_layer_sizes=(1024, 1024)
+    python benchmarks/bench_fit.py --wide --max-iter 5 --n-cores 2 --bond-dims 8 16 32 64 [--learning-rate 3e-4]
     python benchmarks/bench_fit.py --largest   # the widest (W, W) network trained in one minute
 """
 
@@ -124,6 +125,30 @@ def wide(max_iter, n_cores):
         print(f"ratio {label} / MLP: fit {seconds[label] / seconds['MLP']:.2f}")
 
 
+def frontier(max_iter, n_cores, bond_dims, learning_rate):
+    """The wide network trained by Adam at each bond dimension against
+    MLPClassifier: what a parameter costs in time, and buys in accuracy."""
+    split = wide_task()
+    sizes = (1024, 1024)
+    fixed = dict(max_iter=max_iter, tol=0.0, n_iter_no_change=max_iter, random_state=0)
+    contenders = {"MLP": MLPClassifier(sizes, **fixed)}
+    for bond_dim in bond_dims:
+        contenders[f"TNN adam D={bond_dim}"] = TNNClassifier(sizes, bond_dim=bond_dim, n_cores=n_cores,
+                                                             solver="adam", learning_rate_init=learning_rate,
+                                                             **fixed)
+    print(f"20,000 x 64, 5 classes, hidden_layer_sizes={sizes}, n_cores {n_cores or 'auto'}, "
+          f"{max_iter} iterations each, TNN learning_rate_init={learning_rate}")
+    print(f"{'model':<17}{'rho':>8}{'test acc':>10}{'fit (s)':>10}{'ratio to MLP':>14}")
+    for label, model in contenders.items():
+        pipeline = make_pipeline(StandardScaler(), model)
+        seconds = timed_fit(pipeline, split[0], split[2])
+        if label == "MLP":
+            mlp_seconds = seconds
+        rho = getattr(model, "compression_ratio_", 1.0)
+        print(f"{label:<17}{rho:>8.4f}{pipeline.score(split[1], split[3]):>10.3f}{seconds:>10.1f}"
+              f"{seconds / mlp_seconds:>14.2f}", flush=True)
+
+
 def largest(budget, iterations):
     """The widest (W, W) network, W a power of 2, that each contender trains
     for ``iterations`` iterations on the 20,000-row task within ``budget``
@@ -164,6 +189,10 @@ def main():
     parser.add_argument("--wide", action="store_true", help="the (1024, 1024) network on 20,000 rows instead")
     parser.add_argument("--max-iter", type=int, default=30, help="iterations of each --wide fit")
     parser.add_argument("--n-cores", type=int, help="cores per TN layer of the --wide fits (default: auto)")
+    parser.add_argument("--bond-dims", type=int, nargs="+",
+                        help="--wide: the network by Adam at each of these bond dimensions instead")
+    parser.add_argument("--learning-rate", default="auto", type=lambda v: v if v == "auto" else float(v),
+                        help="--bond-dims: the TNN's learning_rate_init")
     parser.add_argument("--largest", action="store_true",
                         help="the widest (W, W) network each trains in one minute instead")
     args = parser.parse_args()
@@ -171,6 +200,8 @@ def main():
         return largest(budget=60.0, iterations=10)
     if args.scaling:
         return scaling()
+    if args.wide and args.bond_dims:
+        return frontier(args.max_iter, args.n_cores, args.bond_dims, args.learning_rate)
     if args.wide:
         return wide(args.max_iter, args.n_cores)
     warm_up()
