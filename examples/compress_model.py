@@ -2,8 +2,9 @@
 
 Trains two torch MLPs on sklearn's digits (64-256-10, and 64-256-256-10 with
 two large Linear layers; ``--data classification``: 3,000 rows of
-``make_classification`` with 64 features and 5 classes instead), then keeps a fraction of the weights of their large
-Linear layers three ways, each with the same number of parameters per layer:
+``make_classification`` with 64 features and 5 classes instead), then keeps a
+fraction of the weights of their large Linear layers three ways, each with the
+same number of parameters per layer:
 
 - MPO: ``skltnn.compress(model, max_params=...)``, the budget spent over
   layers and bonds where it loses least;
