@@ -98,10 +98,9 @@ class StandardizedRows:
 class Objective:
     """The weighted mean of a per-sample loss over a mini-batch.
 
-    ``objective(index, weights=None)`` is the loss of the network on the
-    rows ``index`` (``weights`` as in ``TNNetwork.head``); a solver that
-    writes its own backward pass uses :meth:`rows`, :meth:`inputs`,
-    :meth:`output_loss` and :meth:`loss_and_gradient`.
+    ``objective(index)`` is the loss of the network on the rows ``index``;
+    a solver that writes its own backward pass uses :meth:`rows`,
+    :meth:`inputs`, :meth:`output_loss` and :meth:`loss_and_gradient`.
 
     Parameters
     ----------
@@ -164,5 +163,5 @@ class Objective:
         w = self.weights[index]
         return w / w.sum()
 
-    def __call__(self, index, weights=None):
-        return self.output_loss(self.network.head(self.inputs(index), weights), index)
+    def __call__(self, index):
+        return self.output_loss(self.network.head(self.inputs(index)), index)

@@ -193,9 +193,12 @@ class _HandWrittenBond(_BondProblem):
         super().__init__(network, objective, layer_index)
         self.environment = environment
 
+    def _weights(self, B):
+        return {self.layer_index: DenseWeight(self.environment.to_dense(B))}
+
     def gradients(self, index, B):
         objective, network, first = self.objective, self.network, self.layer_index
-        weights = {first: DenseWeight(self.environment.to_dense(B))}
+        weights = self._weights(B)
         output, inputs = network.trace(self.batch(index), weights, first)
         loss, grad_output = objective.loss_and_gradient(output, index)
         X = None if self.fixed_input else objective.rows(index)
@@ -204,6 +207,5 @@ class _HandWrittenBond(_BondProblem):
         return loss, self.environment.adjoint(grad_W), dense_grads
 
     def loss(self, index, B):
-        weights = {self.layer_index: DenseWeight(self.environment.to_dense(B))}
-        output, _ = self.network.trace(self.batch(index), weights, self.layer_index)
+        output, _ = self.network.trace(self.batch(index), self._weights(B), self.layer_index)
         return self.objective.output_loss(output, index)
