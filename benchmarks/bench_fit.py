@@ -12,6 +12,7 @@ their median and range.
     python benchmarks/bench_fit.py --scaling   # fit time against n_samples
     python benchmarks/bench_fit.py --wide [--max-iter 30] [--n-cores 3]   # hidden_layer_sizes=(1024, 1024)
     python benchmarks/bench_fit.py --wide --max-iter 5 --n-cores 2 --bond-dims 8 16 32 64 [--learning-rate 3e-4]
+        [--input-projection trainable]
     python benchmarks/bench_fit.py --largest   # the widest (W, W) network trained in one minute
 """
 
@@ -128,7 +129,7 @@ def wide(max_iter, n_cores):
         print(f"ratio {label} / MLP: fit {seconds[label] / seconds['MLP']:.2f}")
 
 
-def frontier(max_iter, n_cores, bond_dims, learning_rate):
+def frontier(max_iter, n_cores, bond_dims, learning_rate, input_projection):
     """The wide network trained by Adam at each bond dimension against
     MLPClassifier: what a parameter costs in time, and buys in accuracy."""
     split = wide_task()
@@ -138,9 +139,9 @@ def frontier(max_iter, n_cores, bond_dims, learning_rate):
     for bond_dim in bond_dims:
         contenders[f"TNN adam D={bond_dim}"] = TNNClassifier(sizes, bond_dim=bond_dim, n_cores=n_cores,
                                                              solver="adam", learning_rate_init=learning_rate,
-                                                             **fixed)
+                                                             input_projection=input_projection, **fixed)
     print(f"20,000 x 64, 5 classes, hidden_layer_sizes={sizes}, n_cores {n_cores or 'auto'}, "
-          f"{max_iter} iterations each, TNN learning_rate_init={learning_rate}")
+          f"{max_iter} iterations each, TNN learning_rate_init={learning_rate}, input_projection={input_projection}")
     print(f"{'model':<17}{'rho':>8}{'test acc':>10}{'fit (s)':>10}{'ratio to MLP':>14}")
     for label, model in contenders.items():
         pipeline = make_pipeline(StandardScaler(), model)
@@ -196,6 +197,8 @@ def main():
                         help="--wide: the network by Adam at each of these bond dimensions instead")
     parser.add_argument("--learning-rate", default="auto", type=lambda v: v if v == "auto" else float(v),
                         help="--bond-dims: the TNN's learning_rate_init")
+    parser.add_argument("--input-projection", default="fixed", choices=["fixed", "trainable", "none"],
+                        help="--bond-dims: the TNN's input_projection")
     parser.add_argument("--largest", action="store_true",
                         help="the widest (W, W) network each trains in one minute instead")
     args = parser.parse_args()
@@ -204,7 +207,7 @@ def main():
     if args.scaling:
         return scaling()
     if args.wide and args.bond_dims:
-        return frontier(args.max_iter, args.n_cores, args.bond_dims, args.learning_rate)
+        return frontier(args.max_iter, args.n_cores, args.bond_dims, args.learning_rate, args.input_projection)
     if args.wide:
         return wide(args.max_iter, args.n_cores)
     warm_up()
