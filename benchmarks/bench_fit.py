@@ -92,6 +92,14 @@ def scaling():
         print(f"{n_samples:>8}{seconds:>10.2f}{1e6 * seconds / n_samples:>18.2f}")
 
 
+WIDE_SIZES = (1024, 1024)
+
+
+def exactly(max_iter):
+    """Settings that make a fit run exactly ``max_iter`` iterations (epochs)."""
+    return dict(max_iter=max_iter, tol=0.0, n_iter_no_change=max_iter, random_state=0)
+
+
 def wide_task():
     """The 20,000-row, 64-feature, 5-class task as a stratified 75/25 split,
     after torch's one-off initialisation (kept out of the timings)."""
@@ -103,7 +111,7 @@ def wide_task():
 def wide_contenders(sizes, max_iter, n_cores=None):
     """The sweep, the same network by Adam, and MLPClassifier, each for
     exactly ``max_iter`` iterations (epochs)."""
-    fixed = dict(max_iter=max_iter, tol=0.0, n_iter_no_change=max_iter, random_state=0)
+    fixed = exactly(max_iter)
     return {
         "TNN sweep": TNNClassifier(sizes, bond_dim=8, n_cores=n_cores, **fixed),
         "TNN adam": TNNClassifier(sizes, bond_dim=8, n_cores=n_cores, solver="adam", **fixed),
@@ -114,7 +122,7 @@ def wide_contenders(sizes, max_iter, n_cores=None):
 def wide(max_iter, n_cores):
     """A wide, deep network on the 20,000-row task, by each contender."""
     split = wide_task()
-    sizes = (1024, 1024)
+    sizes = WIDE_SIZES
     contenders = wide_contenders(sizes, max_iter, n_cores)
     print(f"20,000 x 64, 5 classes, hidden_layer_sizes={sizes}, bond_dim 8, n_cores {n_cores or 'auto'}, "
           f"{max_iter} iterations each")
@@ -133,8 +141,8 @@ def frontier(max_iter, n_cores, bond_dims, learning_rate, input_projection):
     """The wide network trained by Adam at each bond dimension against
     MLPClassifier: what a parameter costs in time, and buys in accuracy."""
     split = wide_task()
-    sizes = (1024, 1024)
-    fixed = dict(max_iter=max_iter, tol=0.0, n_iter_no_change=max_iter, random_state=0)
+    sizes = WIDE_SIZES
+    fixed = exactly(max_iter)
     contenders = {"MLP": MLPClassifier(sizes, **fixed)}
     for bond_dim in bond_dims:
         contenders[f"TNN adam D={bond_dim}"] = TNNClassifier(sizes, bond_dim=bond_dim, n_cores=n_cores,
