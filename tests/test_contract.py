@@ -18,6 +18,7 @@ from skltnn._contract import (
     merge_pair,
     mpo_matmul,
     plan_cost,
+    MIN_BATCHED_COLUMNS,
     rowwise_product,
     squared_norm,
 )
@@ -161,8 +162,9 @@ def test_bond_environment_applies_the_layer_with_the_bond_tensor(bond, batch):
     torch.testing.assert_close(torch.autograd.grad(got, other, G)[0], want, atol=1e-10, rtol=1e-10)
 
 
-def test_rowwise_product_gradients():
+@pytest.mark.parametrize("columns", [2, MIN_BATCHED_COLUMNS])  # one large product, a batched one
+def test_rowwise_product_gradients(columns):
     a = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
-    t = torch.randn(5, 4, 2, dtype=torch.float64, requires_grad=True)
+    t = torch.randn(5, 4, columns, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(rowwise_product, (a, t))
     torch.testing.assert_close(rowwise_product(a, t), torch.einsum("mk,rkn->rmn", a, t))
