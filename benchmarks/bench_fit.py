@@ -12,7 +12,7 @@ their median and range.
     python benchmarks/bench_fit.py --scaling   # fit time against n_samples
     python benchmarks/bench_fit.py --wide [--max-iter 30] [--n-cores 3]   # hidden_layer_sizes=(1024, 1024)
     python benchmarks/bench_fit.py --wide --max-iter 5 --n-cores 2 --bond-dims 8 16 32 64 [--learning-rate 3e-4]
-        [--input-projection trainable]
+        [--input-projection trainable] [--core-dims 128x8,8x128] [--seeds 1]
     python benchmarks/bench_fit.py --largest   # the widest (W, W) network trained in one minute
 """
 
@@ -137,28 +137,45 @@ def wide(max_iter, n_cores):
         print(f"ratio {label} / MLP: fit {seconds[label] / seconds['MLP']:.2f}")
 
 
-def frontier(max_iter, n_cores, bond_dims, learning_rate, input_projection):
+def frontier(max_iter, n_cores, core_dims, bond_dims, learning_rate, input_projection, seeds):
     """The wide network trained by Adam at each bond dimension against
-    MLPClassifier: what a parameter costs in time, and buys in accuracy."""
+    MLPClassifier, on ``seeds`` seeds of both: what a parameter costs in
+    time, and buys in accuracy."""
     split = wide_task()
     sizes = WIDE_SIZES
-    fixed = exactly(max_iter)
-    contenders = {"MLP": MLPClassifier(sizes, **fixed)}
-    for bond_dim in bond_dims:
-        contenders[f"TNN adam D={bond_dim}"] = TNNClassifier(sizes, bond_dim=bond_dim, n_cores=n_cores,
-                                                             solver="adam", learning_rate_init=learning_rate,
-                                                             input_projection=input_projection, **fixed)
-    print(f"20,000 x 64, 5 classes, hidden_layer_sizes={sizes}, n_cores {n_cores or 'auto'}, "
-          f"{max_iter} iterations each, TNN learning_rate_init={learning_rate}, input_projection={input_projection}")
-    print(f"{'model':<17}{'rho':>8}{'test acc':>10}{'fit (s)':>10}{'ratio to MLP':>14}")
-    for label, model in contenders.items():
-        pipeline = make_pipeline(StandardScaler(), model)
-        seconds = timed_fit(pipeline, split[0], split[2])
-        if label == "MLP":
-            mlp_seconds = seconds
-        rho = getattr(model, "compression_ratio_", 1.0)
-        print(f"{label:<17}{rho:>8.4f}{pipeline.score(split[1], split[3]):>10.3f}{seconds:>10.1f}"
-              f"{seconds / mlp_seconds:>14.2f}", flush=True)
+
+    def contenders(seed):
+        fixed = {**exactly(max_iter), "random_state": seed}
+        models = {"MLP": MLPClassifier(sizes, **fixed)}
+        for bond_dim in bond_dims:
+            models[f"TNN adam D={bond_dim}"] = TNNClassifier(
+                sizes, bond_dim=bond_dim, n_cores=n_cores, core_dims=core_dims, solver="adam",
+                learning_rate_init=learning_rate, input_projection=input_projection, **fixed)
+        return models
+
+    layout = f"core_dims {core_dims}" if core_dims else f"n_cores {n_cores or 'auto'}"
+    print(f"20,000 x 64, 5 classes, hidden_layer_sizes={sizes}, {layout}, {max_iter} iterations each, "
+          f"TNN learning_rate_init={learning_rate}, input_projection={input_projection}, {seeds} seeds")
+    print(f"{'model':<17}{'seed':>5}{'rho':>8}{'test acc':>10}{'fit (s)':>10}{'ratio to MLP':>14}")
+    rows = {}
+    for seed in range(seeds):
+        for label, model in contenders(seed).items():
+            pipeline = make_pipeline(StandardScaler(), model)
+            seconds = timed_fit(pipeline, split[0], split[2])
+            if label == "MLP":
+                mlp_seconds = seconds
+            rho = getattr(model, "compression_ratio_", 1.0)
+            acc = pipeline.score(split[1], split[3])
+            rows.setdefault(label, []).append((acc, seconds, seconds / mlp_seconds))
+            print(f"{label:<17}{seed:>5}{rho:>8.4f}{acc:>10.3f}{seconds:>10.1f}{seconds / mlp_seconds:>14.2f}",
+                  flush=True)
+    if seeds > 1:
+        print("medians over seeds (range); the ratios are per seed")
+        for label, values in rows.items():
+            acc, seconds, ratio = np.array(values).T
+            print(f"{label:<17} test acc {np.median(acc):.3f} ({acc.min():.3f} to {acc.max():.3f}), "
+                  f"fit {np.median(seconds):.1f} s, ratio to MLP {np.median(ratio):.2f} "
+                  f"({ratio.min():.2f} to {ratio.max():.2f})")
 
 
 def largest(budget, iterations):
@@ -193,6 +210,12 @@ def largest(budget, iterations):
               flush=True)
 
 
+def core_dims_arg(text):
+    """'128x8,8x128' -> core_dims of that (in_dims, out_dims) for both wide layers."""
+    in_dims, out_dims = (tuple(int(d) for d in part.split("x")) for part in text.split(","))
+    return [(in_dims, out_dims)] * len(WIDE_SIZES)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=3)
@@ -201,6 +224,9 @@ def main():
     parser.add_argument("--wide", action="store_true", help="the (1024, 1024) network on 20,000 rows instead")
     parser.add_argument("--max-iter", type=int, default=30, help="iterations of each --wide fit")
     parser.add_argument("--n-cores", type=int, help="cores per TN layer of the --wide fits (default: auto)")
+    parser.add_argument("--core-dims", type=core_dims_arg,
+                        help="--bond-dims: the TNN's core_dims for every layer, e.g. 128x8,8x128 for cores "
+                             "of in (128, 8) and out (8, 128)")
     parser.add_argument("--bond-dims", type=int, nargs="+",
                         help="--wide: the network by Adam at each of these bond dimensions instead")
     parser.add_argument("--learning-rate", default="auto", type=lambda v: v if v == "auto" else float(v),
@@ -215,7 +241,8 @@ def main():
     if args.scaling:
         return scaling()
     if args.wide and args.bond_dims:
-        return frontier(args.max_iter, args.n_cores, args.bond_dims, args.learning_rate, args.input_projection)
+        return frontier(args.max_iter, args.n_cores, args.core_dims, args.bond_dims, args.learning_rate,
+                        args.input_projection, args.seeds)
     if args.wide:
         return wide(args.max_iter, args.n_cores)
     warm_up()

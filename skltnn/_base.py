@@ -51,6 +51,7 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "bond_dim": [Interval(Integral, 1, None, closed="left")],
         "n_cores": [Interval(Integral, 1, None, closed="left"), None],
+        "core_dims": ["array-like", None],
         "activation": [StrOptions(set(ACTIVATIONS)), "array-like"],
         "input_projection": [StrOptions(set(PROJECTIONS))],
         "solver": [StrOptions(SOLVER_NAMES)],  # the registry's live set
@@ -75,7 +76,7 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
         "verbose": ["verbose"],
     }
 
-    def __init__(self, hidden_layer_sizes=(64,), bond_dim=8, *, n_cores=None, activation="relu",
+    def __init__(self, hidden_layer_sizes=(64,), bond_dim=8, *, n_cores=None, core_dims=None, activation="relu",
                  input_projection="fixed", solver="dmrg", sweep="all_layers",
                  learning_rate_init="auto", learning_rate="constant", power_t=0.5, max_iter=200,
                  batch_size="auto", shuffle=True, alpha=1e-4, svd_cutoff=0.0, tol=1e-4,
@@ -84,6 +85,7 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.bond_dim = bond_dim
         self.n_cores = n_cores
+        self.core_dims = core_dims
         self.activation = activation
         self.input_projection = input_projection
         self.solver = solver
@@ -131,6 +133,8 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
         for act in activations:
             if act not in ACTIVATIONS:
                 raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {act!r}")
+        if self.n_cores is not None and self.core_dims is not None:
+            raise ValueError("give n_cores or core_dims, not both: core_dims sets the number of cores")
         return sizes, activations
 
     # ------------------------------------------------------------------- fit
@@ -262,8 +266,9 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
     def _initialize(self, n_features, n_outputs, sizes, activations, rng):
         widths = (n_features if self.input_projection == "none" else sizes[0], *sizes)
         init_bond_dim = SOLVERS[self.solver].initial_bond_dim(self.bond_dim)
-        self.network_ = TNNetwork(n_features, n_outputs, sizes, layer_dims(widths, self.n_cores), init_bond_dim,
-                                  activations, self.input_projection, torch_generator(rng), DTYPES[self.dtype],
+        dims = layer_dims(widths, self.n_cores, self.core_dims)
+        self.network_ = TNNetwork(n_features, n_outputs, sizes, dims, init_bond_dim, activations,
+                                  self.input_projection, torch_generator(rng), DTYPES[self.dtype],
                                   resolve_device(self.device))
         self.n_iter_, self.loss_curve_, self.best_loss_ = 0, [], np.inf
         self.validation_scores_ = [] if self.early_stopping else None

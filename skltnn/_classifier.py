@@ -31,6 +31,16 @@ class TNNClassifier(ClassifierMixin, BaseTNN):
         has prime factors. Default: about one core per factor of 4 of the
         larger width. Each width is split into balanced factors, padded with
         ones where it has fewer prime factors (as :class:`MPOLinear`).
+    core_dims : list of (in_dims, out_dims), optional
+        The per-core dimensions of each TN layer, one pair per layer, in
+        place of ``n_cores``' balanced split: ``in_dims`` multiply to the
+        layer's input width, ``out_dims`` to its output width. The layer is
+        applied to a batch core by core, first to last, so large input
+        factors first and large output factors last make wide layers cheap:
+        ``[((128, 8), (8, 128))] * 2`` for ``hidden_layer_sizes=(1024,
+        1024)`` costs ``2 * 1024 * 8 * bond_dim`` multiply-adds per row and
+        layer, against ``2 * 1024 * 32 * bond_dim`` for the balanced
+        ``((32, 32), (32, 32))`` (see the performance guide).
     activation : {'relu', 'logistic', 'tanh', 'identity'} or tuple, default='relu'
         One for all TN layers, or one per TN layer. 'sigmoid' is another
         name for 'logistic'.

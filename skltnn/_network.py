@@ -8,6 +8,7 @@ from torch import nn
 from ._factorize import factorize_layer
 from ._layers import MPOLinear
 from ._layers._base import set_parameter
+from ._mpo import check_dims
 
 ACTIVATIONS = {
     "identity": lambda z: z,
@@ -57,16 +58,29 @@ def random_projection(n_features, width, generator):
     return q * r.diagonal().sign()  # the sign convention that makes the draw uniform
 
 
-def layer_dims(widths, n_cores=None):
-    """Per-core (in_dims, out_dims) of each TN layer ``widths[l] -> widths[l+1]``,
-    by :func:`~skltnn._factorize.factorize_layer` (the rule of every MPO layer)."""
+def layer_dims(widths, n_cores=None, core_dims=None):
+    """Per-core (in_dims, out_dims) of each TN layer ``widths[l] -> widths[l+1]``:
+    ``core_dims`` as given (checked against the widths), else by
+    :func:`~skltnn._factorize.factorize_layer` (the rule of every MPO layer)."""
+    n_layers = len(widths) - 1
+    if core_dims is not None and len(core_dims) != n_layers:
+        raise ValueError(f"core_dims must give one (in_dims, out_dims) pair per TN layer ({n_layers}), "
+                         f"got {len(core_dims)}: {core_dims!r}")
     dims = []
     for index, (n_in, n_out) in enumerate(zip(widths, widths[1:])):
         try:
-            dims.append(factorize_layer(n_in, n_out, n_cores))
-        except ValueError as exc:
-            raise ValueError(f"TN layer {index} ({n_in} -> {n_out} units): {exc}") from None
+            dims.append(factorize_layer(n_in, n_out, n_cores) if core_dims is None
+                        else _given_dims(core_dims[index], n_in, n_out))
+        except (ValueError, TypeError) as exc:
+            source = "" if core_dims is None else "core_dims of "
+            raise ValueError(f"{source}TN layer {index} ({n_in} -> {n_out} units): {exc}") from None
     return dims
+
+
+def _given_dims(pair, n_in, n_out):
+    if isinstance(pair, str) or len(pair) != 2:
+        raise ValueError(f"expected a pair (in_dims, out_dims), got {pair!r}")
+    return check_dims(*pair, n_in, n_out)
 
 
 class TNNetwork(nn.Module):

@@ -19,7 +19,7 @@ class TNNRegressor(RegressorMixin, BaseTNN):
 
     Parameters
     ----------
-    hidden_layer_sizes, bond_dim, n_cores, activation, input_projection, solver, \
+    hidden_layer_sizes, bond_dim, n_cores, core_dims, activation, input_projection, solver, \
 sweep, learning_rate_init, learning_rate, power_t, max_iter, batch_size, shuffle, alpha, svd_cutoff, \
 tol, n_iter_no_change, early_stopping, validation_fraction, standardize, warm_start, \
 device, dtype, random_state, verbose

@@ -685,7 +685,7 @@ def test_wrong_number_of_features_at_predict(fitted_spiral):
        dict(validation_fraction=1.5), dict(validation_fraction=0.0), dict(standardize="yes"),
        dict(solver="lbfgs"), dict(sweep="zigzag"), dict(input_projection="random"),
        dict(dtype="float16"), dict(activation="gelu"), dict(random_state="seed"),
-       dict(learning_rate="optimal"), dict(power_t=-0.5), dict(power_t=np.nan)],
+       dict(learning_rate="optimal"), dict(power_t=-0.5), dict(power_t=np.nan), dict(core_dims="4x4")],
 )
 @pytest.mark.parametrize("Estimator", [TNNClassifier, TNNRegressor])
 def test_bad_parameters_are_invalid_parameter_errors(Estimator, params):
@@ -702,6 +702,11 @@ def test_bad_parameters_are_invalid_parameter_errors(Estimator, params):
         (dict(activation=("gelu",)), "activation must be one of"),
         (dict(hidden_layer_sizes=(7,), n_cores=3), r"TN layer 0 .*7 x 7 cannot be split over 3 cores"),
         (dict(hidden_layer_sizes=(13,)), "single core"),
+        (dict(core_dims=[((4, 4), (2, 4))]), r"core_dims of TN layer 0 \(16 -> 16 units\): out_dims=\(2, 4\) multiply "
+                                             r"to 8, not to the width 16"),
+        (dict(core_dims=[((4, 4), (4, 4))] * 2), r"one \(in_dims, out_dims\) pair per TN layer \(1\), got 2"),
+        (dict(core_dims=[(4, 4)]), "core_dims of TN layer 0"),
+        (dict(core_dims=[((4, 4), (4, 4))], n_cores=2), "n_cores or core_dims, not both"),
         (dict(hidden_layer_sizes=(0,)), "hidden_layer_sizes must be positive integers"),
         (dict(hidden_layer_sizes=()), "hidden_layer_sizes must be positive integers"),
         (dict(device="tpu"), "device"),
@@ -713,6 +718,20 @@ def test_bad_parameter_combinations_are_clear_errors(params, message):
     with pytest.raises(ValueError, match=message):
         est.fit(X, y)
     assert not hasattr(est, "n_features_in_")
+
+
+@pytest.mark.parametrize("solver", ["dmrg", "adam"])
+def test_core_dims_set_each_layers_cores(solver):
+    X, y = make_classification(120, n_features=6, n_informative=4, n_classes=3, random_state=0)
+    core_dims = [((4, 4), (2, 8)), ((8, 2), (2, 4))]
+    est = TNNClassifier((16, 8), bond_dim=4, core_dims=core_dims, solver=solver, max_iter=5, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        est.fit(X, y)
+    assert [(mpo.in_dims, mpo.out_dims) for mpo in est.mpos_] == core_dims
+    # The balanced split, given as core_dims, is the default fit itself.
+    default = TNNClassifier((16, 8), bond_dim=4, solver=solver, max_iter=5, random_state=0)
+    balanced = clone(default).set_params(core_dims=[(m.in_dims, m.out_dims) for m in default.fit(X, y).mpos_])
+    np.testing.assert_array_equal(balanced.fit(X, y).predict_proba(X), default.predict_proba(X))
 
 
 @pytest.mark.parametrize("Estimator", [TNNClassifier, TNNRegressor])

@@ -17,6 +17,13 @@ def test_layer_dims_default_and_explicit():
         layer_dims((16, 8, 7), n_cores=4)
 
 
+def test_layer_dims_as_given():
+    core_dims = [((8, 8), (32, 32)), ((128, 8), (8, 128))]
+    assert layer_dims((64, 1024, 1024), core_dims=core_dims) == core_dims
+    with pytest.raises(ValueError, match=r"core_dims of TN layer 1 \(1024 -> 1024 units\): in_dims=\(128, 4\)"):
+        layer_dims((64, 1024, 1024), core_dims=[core_dims[0], ((128, 4), (8, 128))])
+
+
 @pytest.mark.parametrize("projection", ["fixed", "trainable", "none"])
 def test_forward_equals_dense_computation(projection):
     g = torch.Generator().manual_seed(0)
