@@ -34,7 +34,9 @@ class TNNClassifier(ClassifierMixin, BaseTNN):
     core_dims : list of (in_dims, out_dims), optional
         The per-core dimensions of each TN layer, one pair per layer, in
         place of ``n_cores``' balanced split: ``in_dims`` multiply to the
-        layer's input width, ``out_dims`` to its output width. The layer is
+        layer's input width (for the first, ``hidden_layer_sizes[0]``, or
+        the number of features with ``input_projection='none'``),
+        ``out_dims`` to its output width. The layer is
         applied to a batch core by core, first to last, so large input
         factors first and large output factors last make wide layers cheap:
         ``[((128, 8), (8, 128))] * 2`` for ``hidden_layer_sizes=(1024,
