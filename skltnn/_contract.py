@@ -63,7 +63,7 @@ def rowwise_product(a, t):
         return (t.transpose(1, 2).reshape(rows * n, k) @ a.t()).reshape(rows, n, -1).transpose(1, 2)
     if torch.is_grad_enabled() and (a.requires_grad or t.requires_grad):
         return _RowwiseProduct.apply(a, t)
-    return torch.bmm(a.expand(t.shape[0], *a.shape), t)
+    return torch.bmm(a.expand(rows, *a.shape), t)
 
 
 class _RowwiseProduct(torch.autograd.Function):

@@ -8,6 +8,7 @@ from skltnn import MPO
 from skltnn._contract import (
     MAX_DENSE_ENTRIES,
     MEMORY_COST,
+    MIN_BATCHED_COLUMNS,
     BondEnvironment,
     BondMap,
     contract_cores_with_input,
@@ -18,7 +19,6 @@ from skltnn._contract import (
     merge_pair,
     mpo_matmul,
     plan_cost,
-    MIN_BATCHED_COLUMNS,
     rowwise_product,
     squared_norm,
 )
