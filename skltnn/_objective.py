@@ -15,16 +15,29 @@ EMBED_CACHE_BYTES = 64 * 2**20
 # A dense X is standardised whole up to this size (the fastest steps), and
 # a batch at a time above it (no second copy of a large X).
 STANDARDIZED_COPY_BYTES = 64 * 2**20
+# torch's CPU log-softmax runs a scalar loop along a class axis shorter than
+# its vector lanes; along the samples of the transposed logits it vectorises
+# (2-3x faster with 4-15 classes and a batch of 1000), once the logits are
+# many enough to pay for the transposed copy.
+VECTOR_LANES = 16
+MIN_TRANSPOSED_LOGITS = 2048
+
+
+def log_softmax(output):
+    """The log-probabilities of the logits ``output`` (samples, classes)."""
+    if output.device.type == "cpu" and output.shape[1] < VECTOR_LANES and output.numel() >= MIN_TRANSPOSED_LOGITS:
+        return torch.log_softmax(output.t().contiguous(), dim=0).t()
+    return torch.log_softmax(output, dim=1)
 
 
 def cross_entropy(output, target):
     """Per-sample softmax cross-entropy of logits ``output`` against class indices."""
-    return F.cross_entropy(output, target, reduction="none")
+    return F.nll_loss(log_softmax(output), target, reduction="none")
 
 
 def cross_entropy_gradient(output, target):
     """Per-sample cross-entropy and its gradient with respect to ``output``."""
-    log_p = torch.log_softmax(output, dim=1)
+    log_p = log_softmax(output)
     losses = F.nll_loss(log_p, target, reduction="none")
     # softmax - one_hot(target), without one_hot's range check (a device sync).
     return losses, log_p.exp_().scatter_add_(1, target[:, None], log_p.new_full((len(target), 1), -1.0))

@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from skltnn._network import TNNetwork, layer_dims
-from skltnn._objective import LOSSES, Objective
+from skltnn._objective import LOSSES, MIN_TRANSPOSED_LOGITS, VECTOR_LANES, Objective, log_softmax
 
 
 def small_network(n_outputs):
@@ -36,6 +37,22 @@ def test_loss_and_gradient_equal_autograd_of_the_weighted_mean(loss, uniform):
     torch.testing.assert_close(expected, (LOSSES[loss][0](output, Y[index]) * w).sum() / w.sum())
     torch.testing.assert_close(value, expected.detach())
     torch.testing.assert_close(grad, torch.autograd.grad(expected, output)[0])
+
+
+@pytest.mark.parametrize("n_classes", [2, 10, VECTOR_LANES, 40])
+@pytest.mark.parametrize("n_rows", [5, MIN_TRANSPOSED_LOGITS])
+def test_cross_entropy_on_either_layout_of_the_logits(n_classes, n_rows):
+    # Few classes and many rows take the transposed log-softmax; all agree with torch's.
+    g = torch.Generator().manual_seed(0)
+    output = torch.randn(n_rows, n_classes, generator=g, requires_grad=True)
+    target = torch.randint(n_classes, (n_rows,), generator=g)
+    torch.testing.assert_close(log_softmax(output), torch.log_softmax(output, dim=1))
+    cross_entropy, cross_entropy_gradient = LOSSES["cross_entropy"]
+    losses = cross_entropy(output, target)
+    torch.testing.assert_close(losses, F.cross_entropy(output, target, reduction="none"))
+    value, grad = cross_entropy_gradient(output.detach(), target)
+    torch.testing.assert_close(value, losses.detach())
+    torch.testing.assert_close(grad, torch.autograd.grad(losses.sum(), output)[0])
 
 
 def test_the_frozen_projection_is_cached_and_equals_embedding():
