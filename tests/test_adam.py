@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from skltnn._solvers._adam import Adam
@@ -28,10 +29,12 @@ def test_direction_is_the_step_and_a_restart_drops_the_momentum():
     grads = [torch.randn(4, 3, generator=g, dtype=torch.float64)]
     step = adam.direction(grads)[0]
     torch.testing.assert_close(params[0], before)  # direction() does not move the parameters
+    assert adam.slope() == pytest.approx(float((grads[0] * step).sum()), rel=1e-12)
     restarted = adam.restart_momentum(grads)[0]
     v_hat = adam.second_moment.view(4, 3) / (1 - 0.999**2)
     torch.testing.assert_close(restarted, -0.05 * grads[0] / (v_hat.sqrt() + 1e-8))
     assert (grads[0] * restarted).sum() < 0 and not torch.allclose(step, restarted)
+    assert adam.slope() == pytest.approx(float((grads[0] * restarted).sum()), rel=1e-12)
 
 
 def test_a_direction_for_the_later_parameters_leaves_the_earlier_moments_alone():
@@ -45,6 +48,7 @@ def test_a_direction_for_the_later_parameters_leaves_the_earlier_moments_alone()
     got = later.direction(grads[1][1:], start=1)
     assert len(got) == 1
     torch.testing.assert_close(got[0], expected[1], atol=1e-12, rtol=1e-12)
+    assert later.slope() == pytest.approx(float((grads[1][1] * got[0]).sum()), rel=1e-12)
     # The first parameter's moments are those of the first call only.
     first_moment = Adam(params, learning_rate=0.05)
     first_moment.direction(grads[0])

@@ -46,7 +46,7 @@ class Adam:
         """
         beta1, beta2 = self.betas
         self.n_steps += 1
-        grad = _flat(grads)
+        self._grad = grad = _flat(grads)
         offset = self._offset(start)
         self.first_moment[offset:].lerp_(grad, 1 - beta1)
         self.second_moment[offset:].mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
@@ -61,8 +61,14 @@ class Adam:
         With its positive diagonal preconditioner this step always points
         downhill, where momentum from earlier batches may not.
         """
-        self.first_moment[self._offset(start):].copy_(_flat(grads)).mul_(1 - self.betas[0] ** self.n_steps)
+        self._grad = _flat(grads)
+        self.first_moment[self._offset(start):].copy_(self._grad).mul_(1 - self.betas[0] ** self.n_steps)
         return self._steps(start)
+
+    def slope(self):
+        """The inner product of the last step returned and the gradients it
+        was made from: the objective's derivative along that step."""
+        return float(self._grad @ self._step)
 
     def _offset(self, start):
         return sum(self._sizes[:start])
@@ -74,7 +80,7 @@ class Adam:
         sqrt_c2 = math.sqrt(1 - self.betas[1] ** self.n_steps)
         steps = self.second_moment[offset:].sqrt().add_(self.eps * sqrt_c2)
         torch.div(self.first_moment[offset:], steps, out=steps)
-        steps.mul_(-self.learning_rate * sqrt_c2 / (1 - self.betas[0] ** self.n_steps))
+        self._step = steps.mul_(-self.learning_rate * sqrt_c2 / (1 - self.betas[0] ** self.n_steps))
         return [step.view_as(param) for step, param in zip(steps.split(self._sizes[start:]), self.params[start:])]
 
     @torch.no_grad()

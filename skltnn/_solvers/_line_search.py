@@ -145,10 +145,10 @@ class _DenseStep:
         self.params, self.scale = optimizer.params[start:], scale
         self.origin = [p.clone() for p in self.params]
         self.steps = optimizer.direction(grads, start)
-        slope = _inner(grads, self.steps)
+        slope = optimizer.slope()
         if slope > 0:
             self.steps = optimizer.restart_momentum(grads, start)
-            slope = _inner(grads, self.steps)
+            slope = optimizer.slope()
         self.slope = scale * slope  # the objective's derivative along the full step
 
     def move(self, factor):
@@ -179,6 +179,3 @@ def _next_scale(scale, factor, cap):
         return min(scale * GROWTH, cap)
     return scale * (factor or SHRINK**MAX_TRIALS)
 
-
-def _inner(grads, steps):
-    return float(sum((g * s).sum() for g, s in zip(grads, steps)))
