@@ -13,10 +13,20 @@ def assert_is_thin_svd(matrix, u, s, vh):
     assert torch.all(s[:-1] >= s[1:])
 
 
+@pytest.mark.parametrize("shape", [(7, 5), (5, 5), (5, 7), (3, 40)])
+def test_thin_svd_of_tall_square_and_wide_matrices(shape):
+    matrix = torch.randn(*shape, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    u, s, vh = svd(matrix)
+    assert u.shape == (shape[0], min(shape)) and vh.shape == (min(shape), shape[1])
+    assert_is_thin_svd(matrix, u, s, vh)
+    np.testing.assert_allclose(s.numpy(), np.linalg.svd(matrix.numpy(), compute_uv=False), rtol=1e-12)
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("failure", ["error", "nan"])
-def test_falls_back_to_gesvd_when_the_torch_solver_fails(monkeypatch, dtype, failure):
-    matrix = torch.randn(7, 5, dtype=dtype, generator=torch.Generator().manual_seed(0))
+@pytest.mark.parametrize("shape", [(7, 5), (5, 7)])
+def test_falls_back_to_gesvd_when_the_torch_solver_fails(monkeypatch, dtype, failure, shape):
+    matrix = torch.randn(*shape, dtype=dtype, generator=torch.Generator().manual_seed(0))
 
     def failing_svd(a, full_matrices=True):
         if failure == "error":
