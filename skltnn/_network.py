@@ -17,10 +17,11 @@ ACTIVATIONS = {
     "sigmoid": torch.sigmoid,
     "tanh": torch.tanh,
 }
-# Backpropagation through an activation (in place where it can): the gradient times the
-# derivative, written in terms of the activation's output a as
-# scikit-learn's MLP does. ReLU's is autograd's own kernel (the gradient where
-# a > 0, else 0): one pass over the data, where sign(a) and a product take two.
+# Backpropagation through an activation (in place where it can): the
+# gradient times the derivative, written in terms of the activation's output
+# a as scikit-learn's MLP does. ReLU's is autograd's own kernel (the gradient
+# where a > 0, else 0): one pass over the data, where sign(a) and a product
+# take two.
 ACTIVATION_BACKWARD = {
     "identity": lambda grad, a: grad,
     "relu": lambda grad, a: torch.ops.aten.threshold_backward(grad, a, 0),
