@@ -16,7 +16,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from ._batches import BatchStream
 from ._device import resolve_device, to_tensor
-from ._entanglement import entanglement_entropy
+from ._entanglement import bond_entropies
 from ._fit_loop import FitLoop
 from ._mpo import MPO, torch_generator
 from ._network import ACTIVATIONS, PROJECTIONS, TNNetwork, layer_dims
@@ -289,8 +289,7 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
         layers = self.network_.tn_layers
         self.mpos_ = [MPO([c.detach().cpu().clone() for c in layer.cores]) for layer in layers]
         self.singular_values_ = [mpo.singular_values() for mpo in self.mpos_]
-        self.entanglement_entropy_ = [np.array([entanglement_entropy(s) for s in spectra])
-                                      for spectra in self.singular_values_]
+        self.entanglement_entropy_ = [bond_entropies(spectra) for spectra in self.singular_values_]
         self.entanglement_history_ = [
             np.array([row[index] for row in self._entropy_rows]).reshape(len(self._entropy_rows), layer.n_bonds)
             for index, layer in enumerate(layers)

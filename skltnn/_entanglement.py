@@ -18,3 +18,8 @@ def entanglement_entropy(singular_values):
     p = normalized_spectrum(singular_values) ** 2
     p = p[p > 0]
     return float(-(p * np.log(p)).sum())
+
+
+def bond_entropies(spectra):
+    """:func:`entanglement_entropy` of each bond's singular values, as an array."""
+    return np.array([entanglement_entropy(s) for s in spectra])

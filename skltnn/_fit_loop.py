@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from tqdm.auto import tqdm
 
-from ._entanglement import entanglement_entropy
+from ._entanglement import bond_entropies
 
 # An iteration has diverged when its loss is not finite or exceeds
 # DIVERGENCE_FACTOR * best + DIVERGENCE_MARGIN (the losses of standardised
@@ -121,7 +121,7 @@ class FitLoop:
         best so far, and the validation score (None without early stopping).
         """
         est = self.estimator
-        est._entropy_rows.append([np.array([entanglement_entropy(s.cpu().numpy()) for s in spectra])
+        est._entropy_rows.append([bond_entropies([s.cpu().numpy() for s in spectra])
                                   for spectra in self.solver.bond_spectra()])
         score = None
         if self.validation is not None:

@@ -8,7 +8,7 @@ import torch
 from sklearn.utils import check_random_state
 
 from ._contract import cores_to_dense, inner, mpo_matmul, squared_norm
-from ._entanglement import entanglement_entropy, normalized_spectrum
+from ._entanglement import bond_entropies, normalized_spectrum
 from ._linalg import svd, truncation_rank
 
 
@@ -481,7 +481,7 @@ class MPO:
 
     def entanglement_entropy(self):
         """Entanglement entropy ``S = -sum p ln p`` of each bond, shape (n-1,)."""
-        return np.array([entanglement_entropy(s) for s in self.singular_values()])
+        return bond_entropies(self.singular_values())
 
     def __repr__(self):
         return (
