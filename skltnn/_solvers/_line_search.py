@@ -8,14 +8,16 @@ from ._adam import Adam
 
 DENSE_LR_RATIO = 0.2
 # Sufficient decrease, the multiplier's change after a first-trial success
-# and per backtracking trial, its caps, the trials per step before the step
-# is skipped, and the rounding errors of the objective that do not count as a rise.
+# and per backtracking trial, its caps, the trials of the bond tensor's and
+# the dense parameters' searches before their step is skipped, and the
+# rounding errors of the objective that do not count as a rise.
 ARMIJO = 1e-4
 GROWTH = 2.0
 SHRINK = 0.5
 MAX_SCALE = 16.0
 MAX_DENSE_SCALE = 4.0
 MAX_TRIALS = 12
+MAX_DENSE_TRIALS = 3
 NOISE_ULPS = 8
 
 
@@ -34,6 +36,12 @@ class LineSearch:
     success (up to ``MAX_SCALE`` for each layer's bonds and
     ``MAX_DENSE_SCALE`` for the dense parameters) and shrinks to the length
     accepted otherwise, so the step follows the curvature up and down.
+
+    The dense search starts where the bond tensor's ended, but its slope is
+    the one at the start of the step: after a long bond step Adam's step
+    may point uphill at any length. That search therefore gives up after
+    ``MAX_DENSE_TRIALS`` lengths: the dense parameters then stay put for
+    this step, and their multiplier becomes half the shortest length tried.
 
     Parameters
     ----------
@@ -111,11 +119,12 @@ class LineSearch:
                                                 bond_slope, tolerance)
                 moved = B - (bond_factor * step) * grad_B
                 dense_factor, _ = _backtrack(lambda f: dense.move(f) or objective(moved), after,
-                                             dense.slope, tolerance)
+                                             dense.slope, tolerance, MAX_DENSE_TRIALS)
                 if not dense_factor:  # the parameters hold the last factor tried
                     dense.move(0.0)
-            self.step_scales[layer_index] = _next_scale(self.step_scales[layer_index], bond_factor, MAX_SCALE)
-            self.dense_scale = _next_scale(self.dense_scale, dense_factor, MAX_DENSE_SCALE)
+            self.step_scales[layer_index] = _next_scale(self.step_scales[layer_index], bond_factor, MAX_SCALE,
+                                                        MAX_TRIALS)
+            self.dense_scale = _next_scale(self.dense_scale, dense_factor, MAX_DENSE_SCALE, MAX_DENSE_TRIALS)
             return moved, loss
 
     def reduce(self, factor):
@@ -157,13 +166,13 @@ class _DenseStep:
             torch.add(value, step, alpha=factor * self.scale, out=param)
 
 
-def _backtrack(objective, value, slope, tolerance):
+def _backtrack(objective, value, slope, tolerance, max_trials=MAX_TRIALS):
     """Armijo's backtracking: the first factor of 1, 1/2, 1/4, ... (at most
-    MAX_TRIALS of them) whose ``objective(factor)`` is at most ``value +
+    ``max_trials`` of them) whose ``objective(factor)`` is at most ``value +
     ARMIJO * factor * slope + tolerance``, and that objective; (0, value)
     when none is (the step is not taken). A non-finite objective fails."""
     factor = 1.0
-    for _ in range(MAX_TRIALS):
+    for _ in range(max_trials):
         trial = objective(factor)
         if trial <= value + ARMIJO * factor * slope + tolerance:
             return factor, trial
@@ -171,11 +180,11 @@ def _backtrack(objective, value, slope, tolerance):
     return 0.0, value
 
 
-def _next_scale(scale, factor, cap):
-    """A step multiplier after a search that accepted ``factor``: grown (up to
-    ``cap``) after a full step, else cut to the accepted length (or to the
-    shortest tried)."""
+def _next_scale(scale, factor, cap, max_trials):
+    """A step multiplier after a search of at most ``max_trials`` lengths that
+    accepted ``factor``: grown (up to ``cap``) after a full step, else cut to
+    the accepted length (to the next shorter one when none passed)."""
     if factor == 1.0:
         return min(scale * GROWTH, cap)
-    return scale * (factor or SHRINK**MAX_TRIALS)
+    return scale * (factor or SHRINK**max_trials)
 
