@@ -41,6 +41,18 @@ def svd(matrix):
     return u, s, vh
 
 
+def singular_values(matrix):
+    """The singular values of ``matrix``, largest first, refusing non-finite
+    input; :func:`svd`'s robust path when LAPACK's fails."""
+    try:
+        s = torch.linalg.svdvals(matrix)
+        if math.isfinite(float(s.sum())):
+            return s
+    except torch.linalg.LinAlgError:
+        pass
+    return svd(matrix)[1]
+
+
 def truncation_rank(singular_values, bond_dim=None, cutoff=0.0):
     """Number of singular values to keep.
 

@@ -133,12 +133,14 @@ class TNNetwork(nn.Module):
             with torch.no_grad():
                 layer.bias.zero_()
             self.tn_layers.append(layer)
-        self.output = nn.utils.skip_init(nn.Linear, widths[-1], n_outputs, device=device, dtype=dtype)
+        # Built on the meta device: torch's own initialisation would draw from its global RNG.
+        self.output = nn.Linear(widths[-1], n_outputs, device="meta", dtype=dtype)
         bound = math.sqrt(6.0 / (widths[-1] + n_outputs))  # Glorot uniform, as sklearn's MLP
-        with torch.no_grad():
+        for name in ("weight", "bias"):
             # Drawn on the CPU, so that a seed gives the same network on every device.
-            for param in self.output.parameters():
-                param.copy_(torch.empty(param.shape, dtype=dtype, device="cpu").uniform_(-bound, bound, generator=generator))
+            values = torch.empty(getattr(self.output, name).shape, dtype=dtype).uniform_(-bound, bound,
+                                                                                          generator=generator)
+            setattr(self.output, name, nn.Parameter(values.to(device)))
 
     def embed(self, X):
         """The input projection (identity when there is none)."""

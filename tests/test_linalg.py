@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from skltnn._linalg import svd, truncation_rank
+from skltnn._linalg import singular_values, svd, truncation_rank
 
 
 def assert_is_thin_svd(matrix, u, s, vh):
@@ -42,9 +42,25 @@ def test_falls_back_to_gesvd_when_the_torch_solver_fails(monkeypatch, dtype, fai
     np.testing.assert_allclose(s.numpy(), np.linalg.svd(matrix.double().numpy(), compute_uv=False), rtol=1e-5)
 
 
-def test_refuses_non_finite_input():
+@pytest.mark.parametrize("failure", [None, "error", "nan"])
+def test_singular_values_fall_back_to_the_robust_svd(monkeypatch, failure):
+    matrix = torch.randn(7, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    svdvals = torch.linalg.svdvals
+
+    def failing_svdvals(a):
+        if failure == "error":
+            raise torch.linalg.LinAlgError("the algorithm failed to converge")
+        return svdvals(a) * (float("nan") if failure == "nan" else 1.0)
+
+    monkeypatch.setattr(torch.linalg, "svdvals", failing_svdvals)
+    np.testing.assert_allclose(singular_values(matrix).numpy(), np.linalg.svd(matrix.numpy(), compute_uv=False),
+                               rtol=1e-12)
+
+
+@pytest.mark.parametrize("function", [svd, singular_values])
+def test_refuses_non_finite_input(function):
     with pytest.raises(FloatingPointError, match="NaN or infinite"):
-        svd(torch.tensor([[1.0, float("inf")], [0.0, 1.0]]))
+        function(torch.tensor([[1.0, float("inf")], [0.0, 1.0]]))
 
 
 def test_truncation_rank_keeps_at_most_bond_dim_above_the_relative_cutoff():
