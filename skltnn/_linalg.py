@@ -53,13 +53,12 @@ def singular_values(matrix):
     return svd(matrix)[1]
 
 
-def truncation_rank(singular_values, bond_dim=None, cutoff=0.0):
-    """Number of singular values to keep.
+def truncation_rank(s, bond_dim=None, cutoff=0.0):
+    """Number of the singular values ``s`` (largest first) to keep.
 
     Keeps those above ``cutoff`` times the largest (relative cutoff, as in
     DMRG), at most ``bond_dim`` of them, and always at least one.
     """
-    s = singular_values
     rank = int((s > cutoff * s[0]).sum()) if cutoff > 0 else s.shape[0]
     if bond_dim is not None:
         rank = min(rank, bond_dim)
