@@ -24,7 +24,7 @@ def build_parser():
             "access: all data are generated or ship with scikit-learn."),
     )
     rep.add_argument("--quick", action="store_true",
-                     help="one seed, fewer bond dimensions and at most 100 sweeps: under half a minute on 2 cores")
+                     help="one seed, fewer bond dimensions and at most 100 sweeps: about half a minute on 2 cores")
     rep.add_argument("--output", type=Path, default=Path("skltnn-reproduce"),
                      help="folder for the figures and the table, reproduction.txt (default: ./skltnn-reproduce)")
     rep.add_argument("--experiments", nargs="+", choices=list(_reproduce.EXPERIMENTS),
