@@ -66,7 +66,7 @@ def per_alpha(X, y, seeds):
     mlp = run(lambda seed: MLPClassifier((64,), max_iter=500, random_state=seed))
     print(f"{'MLPClassifier((64,))':<24}{mlp[:, 0].mean():>10.3f}{np.median(mlp[:, 1]):>8.0f}"
           f"{np.median(mlp[:, 2]):>9.2f}{1:>7.1f}", flush=True)
-    for alpha in ALPHAS[:-1]:
+    for alpha in (alpha for alpha in ALPHAS if alpha <= 1):  # 3: past the best for 5 of the 6 models above
         tnn = run(lambda seed: TNNClassifier(alpha=alpha, random_state=seed))
         print(f"{f'alpha = {alpha:g}':<24}{tnn[:, 0].mean():>10.3f}{np.median(tnn[:, 1]):>8.0f}"
               f"{np.median(tnn[:, 2]):>9.2f}{np.median(tnn[:, 2] / mlp[:, 2]):>7.1f}", flush=True)
