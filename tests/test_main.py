@@ -43,6 +43,23 @@ def test_table_rows_carry_paper_and_measured_values():
     assert float(rows[1].measured) == pytest.approx(intercept, abs=5e-4)
 
 
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_digits_study_trains_every_network_with_the_papers_l2(monkeypatch):
+    # Gao et al. train the dense and the MPO networks with the same L2 penalty.
+    fitted_models = []
+
+    def record(model, X, y):
+        fitted_models.append(model[-1])
+        return model.set_params(**{f"{model.steps[-1][0]}__max_iter": 1}).fit(X, y), 0.0
+
+    monkeypatch.setattr(_reproduce, "_fit", record)
+    rows = _reproduce.digits(_reproduce.Settings(1, (2,), (2,), 1, wide_digits_bond_dims=(2,)), {})
+    assert len(rows) == 6 and len(fitted_models) == 6  # dense, MPO-Net, sweep; 64 and 256 units
+    assert {type(m).__name__ for m in fitted_models} == {"MLPClassifier", "TNNClassifier"}
+    assert [m.alpha for m in fitted_models] == [_reproduce.DIGITS_ALPHA] * 6
+    assert rows[0].detail == f"rho = 1, alpha = {_reproduce.DIGITS_ALPHA}"
+
 def test_help_explains_every_option():
     out = subprocess.run([sys.executable, "-m", "skltnn", "reproduce", "--help"], capture_output=True,
                          text=True, check=True).stdout
