@@ -51,9 +51,11 @@ def per_alpha(X, y, seeds):
     print(f"\nThe default TNNClassifier, {seeds} stratified 25% splits (StandardScaler): mean test accuracy, "
           f"median sweeps and fit time, and that time over MLPClassifier((64,))'s in the same split")
     print(f"{'model':<24}{'accuracy':>10}{'sweeps':>8}{'fit (s)':>9}{'x MLP':>7}")
-    splits = [train_test_split(X, y, test_size=0.25, random_state=seed, stratify=y) for seed in range(seeds)]
-    scaled = [(StandardScaler().fit(X_tr), X_tr, X_te, y_tr, y_te) for X_tr, X_te, y_tr, y_te in splits]
-    scaled = [(s.transform(X_tr), s.transform(X_te), y_tr, y_te) for s, X_tr, X_te, y_tr, y_te in scaled]
+    scaled = []
+    for seed in range(seeds):
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, random_state=seed, stratify=y)
+        scaler = StandardScaler().fit(X_tr)
+        scaled.append((scaler.transform(X_tr), scaler.transform(X_te), y_tr, y_te))
 
     def run(make):
         rows = []

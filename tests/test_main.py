@@ -43,7 +43,6 @@ def test_table_rows_carry_paper_and_measured_values():
     assert float(rows[1].measured) == pytest.approx(intercept, abs=5e-4)
 
 
-
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_digits_study_trains_every_network_with_the_papers_l2(monkeypatch):
     # Gao et al. train the dense and the MPO networks with the same L2 penalty.
@@ -59,6 +58,7 @@ def test_digits_study_trains_every_network_with_the_papers_l2(monkeypatch):
     assert {type(m).__name__ for m in fitted_models} == {"MLPClassifier", "TNNClassifier"}
     assert [m.alpha for m in fitted_models] == [_reproduce.DIGITS_ALPHA] * 6
     assert rows[0].detail == f"rho = 1, alpha = {_reproduce.DIGITS_ALPHA}"
+
 
 def test_help_explains_every_option():
     out = subprocess.run([sys.executable, "-m", "skltnn", "reproduce", "--help"], capture_output=True,
