@@ -9,6 +9,7 @@ from ._factorize import factorize_layer
 from ._layers import MPOLinear
 from ._layers._base import set_parameter
 from ._mpo import check_dims
+from ._objective import linear_logits
 
 ACTIVATIONS = {
     "identity": lambda z: z,
@@ -183,7 +184,7 @@ class TNNetwork(nn.Module):
             weight = (weights or {}).get(index) or layer.weight()
             Z = ACTIVATIONS[act](weight.affine(Z, layer.bias))
             inputs.append(Z)
-        return torch.addmm(self.output.bias, Z, self.output.weight.t()), inputs
+        return linear_logits(Z, self.output.weight, self.output.bias), inputs
 
     @torch.no_grad()
     def backward(self, inputs, grad_output, weights=None, X=None, first=0):

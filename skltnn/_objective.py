@@ -18,15 +18,31 @@ STANDARDIZED_COPY_BYTES = 64 * 2**20
 # torch's CPU log-softmax runs a scalar loop along a class axis shorter than
 # its vector lanes; along the samples of the transposed logits it vectorises
 # (2-3x faster with 4-15 classes and a batch of 1000), once the logits are
-# many enough to pay for the transposed copy.
+# many enough to pay for the transposed copy, or at once when they were
+# computed transposed (:func:`linear_logits`).
 VECTOR_LANES = 16
 MIN_TRANSPOSED_LOGITS = 2048
 
 
+def linear_logits(Z, weight, bias):
+    """The output layer's ``Z @ weight.T + bias``, laid out for :func:`log_softmax`.
+
+    With fewer outputs than vector lanes on the CPU, a view of the
+    transposed logits (outputs, samples): their product is also faster
+    than the narrow (samples, outputs) one (25 against 37 us for 1000
+    samples, 64 inputs and 10 outputs).
+    """
+    if Z.device.type == "cpu" and weight.shape[0] < VECTOR_LANES:
+        return torch.addmm(bias[:, None], weight, Z.t()).t()
+    return torch.addmm(bias, Z, weight.t())
+
+
 def log_softmax(output):
     """The log-probabilities of the logits ``output`` (samples, classes)."""
-    if output.device.type == "cpu" and output.shape[1] < VECTOR_LANES and output.numel() >= MIN_TRANSPOSED_LOGITS:
-        return torch.log_softmax(output.t().contiguous(), dim=0).t()
+    if output.device.type == "cpu" and output.shape[1] < VECTOR_LANES:
+        transposed = output.t()
+        if transposed.is_contiguous() or output.numel() >= MIN_TRANSPOSED_LOGITS:
+            return torch.log_softmax(transposed.contiguous(), dim=0).t()
     return torch.log_softmax(output, dim=1)
 
 

@@ -4,7 +4,8 @@ import torch
 import torch.nn.functional as F
 
 from skltnn._network import TNNetwork, layer_dims
-from skltnn._objective import LOSSES, MIN_TRANSPOSED_LOGITS, VECTOR_LANES, Objective, log_softmax
+from skltnn._objective import (LOSSES, MIN_TRANSPOSED_LOGITS, VECTOR_LANES, Objective, linear_logits,
+                               log_softmax)
 
 
 def small_network(n_outputs):
@@ -41,10 +42,15 @@ def test_loss_and_gradient_equal_autograd_of_the_weighted_mean(loss, uniform):
 
 @pytest.mark.parametrize("n_classes", [2, 10, VECTOR_LANES, 40])
 @pytest.mark.parametrize("n_rows", [5, MIN_TRANSPOSED_LOGITS])
-def test_cross_entropy_on_either_layout_of_the_logits(n_classes, n_rows):
-    # Few classes and many rows take the transposed log-softmax; all agree with torch's.
+@pytest.mark.parametrize("computed_transposed", [False, True])
+def test_cross_entropy_on_either_layout_of_the_logits(n_classes, n_rows, computed_transposed):
+    # Few classes with many rows, or logits computed transposed, take the
+    # transposed log-softmax; all agree with torch's.
     g = torch.Generator().manual_seed(0)
-    output = torch.randn(n_rows, n_classes, generator=g, requires_grad=True)
+    if computed_transposed:
+        output = torch.randn(n_classes, n_rows, generator=g).t().requires_grad_(True)
+    else:
+        output = torch.randn(n_rows, n_classes, generator=g, requires_grad=True)
     target = torch.randint(n_classes, (n_rows,), generator=g)
     torch.testing.assert_close(log_softmax(output), torch.log_softmax(output, dim=1))
     cross_entropy, cross_entropy_gradient = LOSSES["cross_entropy"]
@@ -53,6 +59,16 @@ def test_cross_entropy_on_either_layout_of_the_logits(n_classes, n_rows):
     value, grad = cross_entropy_gradient(output.detach(), target)
     torch.testing.assert_close(value, losses.detach())
     torch.testing.assert_close(grad, torch.autograd.grad(losses.sum(), output)[0])
+
+
+@pytest.mark.parametrize("n_outputs", [3, VECTOR_LANES])
+def test_linear_logits_equal_the_affine_map(n_outputs):
+    g = torch.Generator().manual_seed(0)
+    Z, weight, bias = (torch.randn(*shape, generator=g) for shape in ((50, 8), (n_outputs, 8), (n_outputs,)))
+    logits = linear_logits(Z, weight, bias)
+    torch.testing.assert_close(logits, Z @ weight.T + bias)
+    # Few outputs: a view of the transposed logits, which the log-softmax takes as they are.
+    assert logits.t().is_contiguous() == (n_outputs < VECTOR_LANES)
 
 
 def test_the_frozen_projection_is_cached_and_equals_embedding():
