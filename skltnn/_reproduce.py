@@ -222,8 +222,8 @@ def format_table(rows, seeds):
     """The table as text: one row per figure, whether it meets the paper's, and what ± is."""
     header = ("experiment", "metric", "paper", "skltnn", "vs paper", "fit (s)", "params", "note")
     verdicts = {True: "met", False: "not met", None: "-"}
-    lines = [header] + [(r.experiment, r.metric, r.paper, r.measured, verdicts[None if r.met is None else bool(r.met)], f"{r.seconds:.1f}",
-                         str(r.params), r.detail) for r in rows]
+    lines = [header] + [(r.experiment, r.metric, r.paper, r.measured, verdicts[None if r.met is None else bool(r.met)],
+                         f"{r.seconds:.1f}", str(r.params), r.detail) for r in rows]
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     table = "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines)
     seeds = f"{seeds} seeds (each draws new data, a new split and initialisation)" if seeds > 1 else "one seed"
