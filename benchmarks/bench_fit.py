@@ -1,12 +1,13 @@
-"""Time to accuracy: TNNClassifier (DMRG sweep) against sklearn's MLPClassifier.
+"""Time to accuracy: TNNClassifier (DMRG sweep and solver='adam') against sklearn's MLPClassifier.
 
-For each data set and seed, both models are fitted (1) with their settings
-as given, reporting test accuracy and fit time, and (2) for growing
+For each data set and seed, the three models are fitted (1) with their
+settings as given, reporting test accuracy and fit time, and (2) for growing
 ``max_iter`` from scratch: with a fixed random_state a fit of k iterations is
 exactly the first k iterations of a longer one, so the first k that reaches
 the target accuracy gives the time to reach it (k tried 10% apart). Medians
 over seeds; the ratios are TNN / MLP per seed (below 1: the TNN is faster),
-their median and range. Each of these fits is timed as the best of
+their median and range, and so are the sweep's accuracy differences to the
+other two, in points. Each of these fits is timed as the best of
 ``--repeats`` identical runs, as timeit does: the machine's noise only ever
 adds time, and a fit with a fixed random_state repeats the same work.
 
@@ -14,7 +15,7 @@ adds time, and a fit with a fixed random_state repeats the same work.
     python benchmarks/bench_fit.py --scaling   # fit time against n_samples
     python benchmarks/bench_fit.py --wide [--max-iter 30] [--n-cores 3]   # hidden_layer_sizes=(1024, 1024)
     python benchmarks/bench_fit.py --wide --max-iter 5 --n-cores 2 --bond-dims 8 16 32 64 [--learning-rate 3e-4]
-        [--input-projection trainable] [--core-dims 128x8,8x128] [--seeds 1]
+        [--input-projection trainable] [--core-dims 128x8,8x128] [--seeds 1] [--solvers dmrg adam]
     python benchmarks/bench_fit.py --largest   # the widest (W, W) network trained in one minute
 """
 
@@ -49,7 +50,9 @@ def datasets(seed):
 
 def models(seed):
     return {
-        "TNN": make_pipeline(StandardScaler(), TNNClassifier(hidden_layer_sizes=(64,), bond_dim=8, random_state=seed)),
+        "TNN sweep": make_pipeline(StandardScaler(), TNNClassifier((64,), bond_dim=8, random_state=seed)),
+        "TNN adam": make_pipeline(StandardScaler(), TNNClassifier((64,), bond_dim=8, solver="adam",
+                                                                  random_state=seed)),
         "MLP": make_pipeline(StandardScaler(), MLPClassifier((64,), max_iter=3000, learning_rate_init=0.01,
                                                              random_state=seed)),
     }
@@ -143,25 +146,28 @@ def wide(max_iter, n_cores):
         print(f"ratio {label} / MLP: fit {seconds[label] / seconds['MLP']:.2f}")
 
 
-def frontier(max_iter, n_cores, core_dims, bond_dims, learning_rate, input_projection, seeds):
-    """The wide network trained by Adam at each bond dimension against
-    MLPClassifier, on ``seeds`` seeds of both: what a parameter costs in
-    time, and buys in accuracy."""
+def frontier(max_iter, n_cores, core_dims, bond_dims, learning_rate, input_projection, seeds, solvers):
+    """The wide network trained by each of ``solvers`` at each bond
+    dimension against MLPClassifier, on ``seeds`` seeds of both: what a
+    parameter costs in time, and buys in accuracy. ``learning_rate`` is
+    Adam's; the sweep keeps its own ('auto')."""
     split = wide_task()
     sizes = WIDE_SIZES
 
     def contenders(seed):
         fixed = {**exactly(max_iter), "random_state": seed}
         models = {"MLP": MLPClassifier(sizes, **fixed)}
-        for bond_dim in bond_dims:
-            models[f"TNN adam D={bond_dim}"] = TNNClassifier(
-                sizes, bond_dim=bond_dim, n_cores=n_cores, core_dims=core_dims, solver="adam",
-                learning_rate_init=learning_rate, input_projection=input_projection, **fixed)
+        for solver in solvers:
+            rate = learning_rate if solver == "adam" else "auto"
+            for bond_dim in bond_dims:
+                models[f"TNN {solver} D={bond_dim}"] = TNNClassifier(
+                    sizes, bond_dim=bond_dim, n_cores=n_cores, core_dims=core_dims, solver=solver,
+                    learning_rate_init=rate, input_projection=input_projection, **fixed)
         return models
 
     layout = f"core_dims {core_dims}" if core_dims else f"n_cores {n_cores or 'auto'}"
     print(f"20,000 x 64, 5 classes, hidden_layer_sizes={sizes}, {layout}, {max_iter} iterations each, "
-          f"TNN learning_rate_init={learning_rate}, input_projection={input_projection}, {seeds} seeds")
+          f"Adam's learning_rate_init={learning_rate}, input_projection={input_projection}, {seeds} seeds")
     print(f"{'model':<17}{'seed':>5}{'rho':>8}{'test acc':>10}{'fit (s)':>10}{'ratio to MLP':>14}")
     rows = {}
     for seed in range(seeds):
@@ -237,7 +243,9 @@ def main():
     parser.add_argument("--bond-dims", type=int, nargs="+",
                         help="--wide: the network by Adam at each of these bond dimensions instead")
     parser.add_argument("--learning-rate", default="auto", type=lambda v: v if v == "auto" else float(v),
-                        help="--bond-dims: the TNN's learning_rate_init")
+                        help="--bond-dims: the Adam TNNs' learning_rate_init")
+    parser.add_argument("--solvers", nargs="+", default=["adam"], choices=["adam", "dmrg"],
+                        help="--bond-dims: the TNNs' solvers")
     parser.add_argument("--input-projection", default="fixed", choices=["fixed", "trainable", "none"],
                         help="--bond-dims: the TNN's input_projection")
     parser.add_argument("--largest", action="store_true",
@@ -249,7 +257,7 @@ def main():
         return scaling()
     if args.wide and args.bond_dims:
         return frontier(args.max_iter, args.n_cores, args.core_dims, args.bond_dims, args.learning_rate,
-                        args.input_projection, args.seeds)
+                        args.input_projection, args.seeds, args.solvers)
     if args.wide:
         return wide(args.max_iter, args.n_cores)
     warm_up()
@@ -263,17 +271,25 @@ def main():
                 acc = model.score(split[1], split[3])
                 tta = time_to_accuracy(models(seed)[label], split, target, args.repeats)
                 rows.setdefault((name, target), {}).setdefault(label, []).append((acc, fit_seconds, tta))
-    print(f"{'data':<8}{'model':<6}{'test acc':>10}{'fit (s)':>10}{'time to target (s)':>20}")
+    print(f"{'data':<8}{'model':<11}{'test acc':>10}{'fit (s)':>10}{'time to target (s)':>20}")
     for (name, target), by_model in rows.items():
         for label, values in by_model.items():
             acc, fit_seconds, tta = np.median(np.array(values), axis=0)
-            print(f"{name:<8}{label:<6}{acc:>10.3f}{fit_seconds:>10.3f}{tta:>20.3f}   (target {target})")
-        # Per seed, TNN / MLP: the median and the range over seeds.
-        ratios = np.array(by_model["TNN"])[:, 1:] / np.array(by_model["MLP"])[:, 1:]
-        for column, what in enumerate(("fit", f"time to {target:.0%}")):
-            low, median, high = np.percentile(ratios[:, column], [0, 50, 100])
-            print(f"{name:<8}ratio TNN/MLP per seed, {what}: median {median:.2f} (range {low:.2f} to {high:.2f})")
+            print(f"{name:<8}{label:<11}{acc:>10.3f}{fit_seconds:>10.3f}{tta:>20.3f}   (target {target})")
+        results = {label: np.array(values) for label, values in by_model.items()}
+        for label in ("TNN sweep", "TNN adam"):
+            ratios = results[label][:, 1:] / results["MLP"][:, 1:]
+            for column, what in enumerate(("fit", f"time to {target:.0%}")):
+                print(f"{name:<8}ratio {label}/MLP per seed, {what}: {spread(ratios[:, column])}")
+        for other in ("TNN adam", "MLP"):
+            points = 100 * (results["TNN sweep"][:, 0] - results[other][:, 0])
+            print(f"{name:<8}test acc TNN sweep - {other} per seed, points: {spread(points)}")
 
+
+def spread(values):
+    """'median m (range low to high)' of per-seed values."""
+    low, median, high = np.percentile(values, [0, 50, 100])
+    return f"median {median:.2f} (range {low:.2f} to {high:.2f})"
 
 if __name__ == "__main__":
     with recorded():
