@@ -11,7 +11,7 @@ other two, in points. Each of these fits is timed as the best of
 ``--repeats`` identical runs, as timeit does: the machine's noise only ever
 adds time, and a fit with a fixed random_state repeats the same work.
 
-    python benchmarks/bench_fit.py [--seeds 3] [--repeats 3] [--datasets spiral digits]
+    python benchmarks/bench_fit.py [--seeds 3] [--repeats 3] [--datasets spiral digits] [--bond-dim 8]
     python benchmarks/bench_fit.py --scaling   # fit time against n_samples
     python benchmarks/bench_fit.py --wide [--max-iter 30] [--n-cores 3]   # hidden_layer_sizes=(1024, 1024)
     python benchmarks/bench_fit.py --wide --max-iter 5 --n-cores 2 --bond-dims 8 16 32 64 [--learning-rate 3e-4]
@@ -48,10 +48,10 @@ def datasets(seed):
     yield "digits", train_test_split(X, y, test_size=0.25, random_state=seed, stratify=y), 0.95
 
 
-def models(seed):
+def models(seed, bond_dim=8):
     return {
-        "TNN sweep": make_pipeline(StandardScaler(), TNNClassifier((64,), bond_dim=8, random_state=seed)),
-        "TNN adam": make_pipeline(StandardScaler(), TNNClassifier((64,), bond_dim=8, solver="adam",
+        "TNN sweep": make_pipeline(StandardScaler(), TNNClassifier((64,), bond_dim=bond_dim, random_state=seed)),
+        "TNN adam": make_pipeline(StandardScaler(), TNNClassifier((64,), bond_dim=bond_dim, solver="adam",
                                                                   random_state=seed)),
         "MLP": make_pipeline(StandardScaler(), MLPClassifier((64,), max_iter=3000, learning_rate_init=0.01,
                                                              random_state=seed)),
@@ -233,6 +233,7 @@ def main():
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=3, help="time each fit as the best of this many runs")
     parser.add_argument("--datasets", nargs="+", default=["spiral", "digits"])
+    parser.add_argument("--bond-dim", type=int, default=8, help="the TNNs' bond_dim (not --wide)")
     parser.add_argument("--scaling", action="store_true", help="fit time against n_samples instead")
     parser.add_argument("--wide", action="store_true", help="the (1024, 1024) network on 20,000 rows instead")
     parser.add_argument("--max-iter", type=int, default=30, help="iterations of each --wide fit")
@@ -266,10 +267,10 @@ def main():
         for name, split, target in datasets(seed):
             if name not in args.datasets:
                 continue
-            for label, model in models(seed).items():
+            for label, model in models(seed, args.bond_dim).items():
                 fit_seconds = timed_fit(model, split[0], split[2], args.repeats)
                 acc = model.score(split[1], split[3])
-                tta = time_to_accuracy(models(seed)[label], split, target, args.repeats)
+                tta = time_to_accuracy(models(seed, args.bond_dim)[label], split, target, args.repeats)
                 rows.setdefault((name, target), {}).setdefault(label, []).append((acc, fit_seconds, tta))
     print(f"{'data':<8}{'model':<11}{'test acc':>10}{'fit (s)':>10}{'time to target (s)':>20}")
     for (name, target), by_model in rows.items():
