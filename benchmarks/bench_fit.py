@@ -82,6 +82,12 @@ def time_to_accuracy(model, split, target, repeats):
     return float("nan")
 
 
+def spread(values):
+    """'median m (range low to high)' of per-seed values."""
+    low, median, high = np.percentile(values, [0, 50, 100])
+    return f"median {median:.2f} (range {low:.2f} to {high:.2f})"
+
+
 def warm_up():
     """torch's one-off initialisation, kept out of the first timed fit."""
     X, y = make_spiral(60, random_state=0)
@@ -242,7 +248,7 @@ def main():
                         help="--bond-dims: the TNN's core_dims for every layer, e.g. 128x8,8x128 for cores "
                              "of in (128, 8) and out (8, 128)")
     parser.add_argument("--bond-dims", type=int, nargs="+",
-                        help="--wide: the network by Adam at each of these bond dimensions instead")
+                        help="--wide: the network by --solvers at each of these bond dimensions instead")
     parser.add_argument("--learning-rate", default="auto", type=lambda v: v if v == "auto" else float(v),
                         help="--bond-dims: the Adam TNNs' learning_rate_init")
     parser.add_argument("--solvers", nargs="+", default=["adam"], choices=["adam", "dmrg"],
@@ -286,11 +292,6 @@ def main():
             points = 100 * (results["TNN sweep"][:, 0] - results[other][:, 0])
             print(f"{name:<8}test acc TNN sweep - {other} per seed, points: {spread(points)}")
 
-
-def spread(values):
-    """'median m (range low to high)' of per-seed values."""
-    low, median, high = np.percentile(values, [0, 50, 100])
-    return f"median {median:.2f} (range {low:.2f} to {high:.2f})"
 
 if __name__ == "__main__":
     with recorded():
