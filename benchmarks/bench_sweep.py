@@ -3,7 +3,8 @@
 Part 1 times the pieces of one bond update of a TNNClassifier network
 (the gradients by the hand-written backward pass that small layers take and
 by autograd, the dense Adam step, the SVD split; for a layer wide enough
-to take the environment path, the gradients of every bond) against one full
+to take the environment path, the gradients of every bond, and of every
+core alone as a one-site update would take them) against one full
 forward+backward of the same network by autograd. Part 2 measures the FLOP rate that
 MPOLinear's chosen contraction plan achieves, against this machine's dense
 matmul rate (the practical ceiling).
@@ -19,7 +20,7 @@ import torch
 
 from skltnn import MPOLinear
 from skltnn._batches import BatchStream
-from skltnn._contract import contraction_plan, merge_pair, plan_cost
+from skltnn._contract import BondEnvironment, contraction_plan, merge_pair, plan_cost
 from skltnn._linalg import svd
 from skltnn._network import TNNetwork, layer_dims
 from skltnn._objective import Objective
@@ -75,12 +76,28 @@ def bond_update_breakdown(width, batch, bond_dim):
     print(f"    of which the SVD split              {1e3 * split:8.3f} ms")
     if isinstance(chosen, _EnvironmentBond):  # the wide layers' path: the cost depends on the bond
         layer = net.tn_layers[0]
-        print("  bond gradients, autograd from the bond's environment, per bond:")
+        x = net.layer_input(objective.inputs(index), 0)
+        print("  per bond k: its left environment (once per batch), then the gradients from it by autograd,")
+        print("  of the bond tensor (cores k, k + 1) and of core k alone (a one-site update), x full pass:")
         for bond in range(layer.n_bonds):
-            problem = _EnvironmentBond(net, objective, 0, bond)
+            environment = best_of(lambda: layer.bond_environment(bond, x))
             B = merge_pair(cores[bond], cores[bond + 1])
-            seconds = best_of(lambda: problem.gradients(index, B))
-            print(f"    bond {bond}: {1e3 * seconds:8.3f} ms  ({seconds / full:.2f}x full pass)")
+            # Each problem keeps its batch's environment after the first call.
+            pair, core = _EnvironmentBond(net, objective, 0, bond), _OneSite(net, objective, 0, bond)
+            two_site = best_of(lambda: pair.gradients(index, B))
+            one_site = best_of(lambda: core.gradients(index, cores[bond]))
+            print(f"    bond {bond}: environment {1e3 * environment:7.3f} ms ({environment / full:.2f}x), "
+                  f"bond tensor {1e3 * two_site:7.3f} ms ({two_site / full:.2f}x), "
+                  f"core {1e3 * one_site:7.3f} ms ({one_site / full:.2f}x)")
+
+
+class _OneSite(_EnvironmentBond):
+    """Core ``bond`` alone in place of the bond tensor, from the same left
+    environment: the objective of a one-site update."""
+
+    def prepare(self, x):
+        cores = [c.detach() for c in self.layer.cores]
+        return BondEnvironment(x, cores[:self.bond], cores[self.bond + 1:], tuple(cores[self.bond].shape))
 
 
 def flop_rate(width, batch, bond_dim):

@@ -181,9 +181,10 @@ class BondEnvironment:
 
     During a bond update the layer's input and its other cores are fixed,
     so the input contracted with the cores left of the bond (the left
-    environment, the running tensor of :func:`contract_running`) is
-    computed once, as are the merged groups of cores right of the bond that
-    the contraction plan asks for; :meth:`apply` contracts the rest.
+    environment, the running tensor of :func:`contract_running`, by the
+    cheapest contraction plan) is computed once, as are the merged groups
+    of cores right of the bond that the contraction plan asks for;
+    :meth:`apply` contracts the rest.
 
     Parameters
     ----------
@@ -196,6 +197,13 @@ class BondEnvironment:
 
     def __init__(self, x, left, right, bond_shape):
         self.batch = x.shape[0]
+        if left:
+            # By the cheapest plan, as a layer's product: core by core, every
+            # step would write a running tensor D times the input's size.
+            shapes = tuple(tuple(c.shape) for c in left)
+            uncontracted = x.shape[1] // math.prod(s[1] for s in shapes)
+            left = [merge_cores(left[start:stop])
+                    for start, stop in contraction_plan(shapes, self.batch * uncontracted)]
         self.left = contract_running(x.reshape(self.batch, 1, 1, -1), left)
         shapes = (tuple(bond_shape),) + tuple(tuple(c.shape) for c in right)
         # The running tensor's (B, O_done) rows are a batch for the rest of the chain.
