@@ -199,7 +199,8 @@ class BondEnvironment:
         self.batch = x.shape[0]
         if left:
             # By the cheapest plan, as a layer's product: core by core, every
-            # step would write a running tensor D times the input's size.
+            # step would write a running tensor D times the input's size. The
+            # inputs left uncontracted multiply the plan's rows.
             shapes = tuple(tuple(c.shape) for c in left)
             uncontracted = x.shape[1] // math.prod(s[1] for s in shapes)
             left = [merge_cores(left[start:stop])
