@@ -201,10 +201,8 @@ class BondEnvironment:
             # By the cheapest plan, as a layer's product: core by core, every
             # step would write a running tensor D times the input's size. The
             # inputs left uncontracted multiply the plan's rows.
-            shapes = tuple(tuple(c.shape) for c in left)
-            uncontracted = x.shape[1] // math.prod(s[1] for s in shapes)
-            left = [merge_cores(left[start:stop])
-                    for start, stop in contraction_plan(shapes, self.batch * uncontracted)]
+            uncontracted = x.shape[1] // math.prod(c.shape[1] for c in left)
+            left = planned_supercores(left, self.batch * uncontracted)
         self.left = contract_running(x.reshape(self.batch, 1, 1, -1), left)
         shapes = (tuple(bond_shape),) + tuple(tuple(c.shape) for c in right)
         # The running tensor's (B, O_done) rows are a batch for the rest of the chain.
@@ -287,11 +285,16 @@ def contraction_plan(shapes, batch):
     return best[n][1]
 
 
+def planned_supercores(cores, batch):
+    """The runs of ``cores`` that :func:`contraction_plan` merges for a batch
+    of ``batch`` rows, each merged into its super-core."""
+    groups = contraction_plan(tuple(tuple(c.shape) for c in cores), batch)
+    return [merge_cores(cores[start:stop]) for start, stop in groups]
+
+
 def mpo_matmul(x, cores):
     """``x @ W`` for x of shape (B, N_in) by the cheapest contraction plan."""
-    shapes = tuple(tuple(c.shape) for c in cores)
-    groups = contraction_plan(shapes, x.shape[0])
-    supers = [merge_cores(cores[start:stop]) for start, stop in groups]
+    supers = planned_supercores(cores, x.shape[0])
     if len(supers) == 1:
         return x @ supers[0].reshape(supers[0].shape[1], supers[0].shape[2])
     return contract_cores_with_input(supers, x)
