@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from skltnn._solvers._line_search import MAX_DENSE_TRIALS, MAX_TRIALS, SHRINK, LineSearch
+from skltnn._solvers._line_search import MAX_DENSE_TRIALS, MAX_TRIALS, SHRINK, LineSearch, _SquaredNorm
 
 
 class StaleDenseSlope:
@@ -38,3 +38,42 @@ def test_a_dense_search_along_a_stale_slope_gives_up_after_a_few_trials():
     assert MAX_DENSE_TRIALS < MAX_TRIALS
     assert search.step_scales == [2.0]
     assert search.dense_scale == SHRINK**MAX_DENSE_TRIALS
+
+
+class Flat:
+    """A visit whose data term is 0: only the L2 penalty shapes the objective."""
+
+    dense_start = 0
+
+    def gradients(self, index, B):
+        return B.new_zeros(()), torch.zeros_like(B), [torch.zeros(1, dtype=B.dtype)]
+
+    def loss(self, index, B):
+        return B.new_zeros(())
+
+
+@pytest.mark.parametrize("learning_rate, scale", [(0.75, 2.0), (1.5, 0.5)])
+def test_the_penalty_alone_decides_the_step_and_is_reported_in_full(learning_rate, scale):
+    # With l2 = 1 the bond step is B - 2 lr B: -0.5 B at lr 0.75 (the
+    # penalty falls to a quarter, accepted); -2 B at lr 1.5 (it grows
+    # fourfold, so the search halves the length to -0.5 B).
+    p = torch.ones(1, dtype=torch.float64)
+    search = LineSearch([p], [p], learning_rate=learning_rate, n_layers=1)
+    B = torch.ones(3, dtype=torch.float64)
+    moved, loss = search.step(0, Flat(), None, B, 1.0, 0.5)
+    assert loss == pytest.approx(3.0 + 1.0 + 0.5)  # ||B||^2 + p^2 + the other weights'
+    torch.testing.assert_close(moved, -0.5 * B)
+    assert search.step_scales == [scale]
+    # Adam's first step is its learning rate (0.2 lr) against the gradient's sign.
+    torch.testing.assert_close(p, torch.tensor([1.0 - 0.2 * learning_rate], dtype=torch.float64))
+
+
+def test_squared_norm_along_a_line_matches_the_tensors():
+    generator = torch.Generator().manual_seed(0)
+    origins = [torch.randn(3, 4, generator=generator), torch.randn(5, generator=generator)]
+    directions = [torch.randn(3, 4, generator=generator), torch.randn(5, generator=generator)]
+    norm = _SquaredNorm(origins, directions)
+    for t in (0.0, -0.3, 1.7):
+        expected = sum(float((x + t * d).square().sum()) for x, d in zip(origins, directions))
+        assert norm(t) == pytest.approx(expected, rel=1e-5)
+    assert _SquaredNorm([], [])(2.0) == 0.0

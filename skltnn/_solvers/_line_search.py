@@ -80,48 +80,44 @@ class LineSearch:
         params = self.dense_optimizer.params
         # The step moves the dense parameters from ``start`` on (``grads[k - start]``),
         # among them the output layer's weight, the one that the L2 penalty covers.
-        moving = [k for k in self.penalized if k >= start]
-        penalized = [params[k] for k in moving]
-
-        def penalty(bond):
-            total = bond.square().sum()
-            for param in penalized:
-                total = total + param.square().sum()
-            return l2 * (total + others)
-
-        def objective(bond):
-            value = problem.loss(index, bond)
-            return float(value + penalty(bond) if l2 else value)
+        moving = [k - start for k in self.penalized if k >= start]
 
         with torch.no_grad():
             if l2:
                 # The penalty's gradient in closed form keeps it out of the graph.
-                loss = loss + penalty(B)
                 grad_B = grad_B.add_(B, alpha=2 * l2)
                 for k in moving:
-                    grads[k - start] = grads[k - start].add_(params[k], alpha=2 * l2)
-            loss = float(loss)
+                    grads[k] = grads[k].add_(params[start + k], alpha=2 * l2)
+            # ||B - t dL/dB||^2 as a quadratic in t: its slope at 0 and the
+            # penalty of every trial without touching the tensors again.
+            bond_norm = _SquaredNorm([B], [grad_B])
+            dense = _DenseStep(self.dense_optimizer, grads, self.dense_scale, start, moving if l2 else [])
+
+            def objective(bond_factor):
+                value = float(problem.loss(index, torch.add(B, grad_B, alpha=-bond_factor * step)))
+                if l2:
+                    value += l2 * (bond_norm(-bond_factor * step) + dense.squared_norm() + others)
+                return value
+
+            loss = float(loss) + (l2 * (bond_norm(0.0) + dense.squared_norm() + others) if l2 else 0.0)
             if not math.isfinite(loss):
                 raise FloatingPointError("the training loss is not finite")
             # Differences of a few rounding errors are not a rise in the objective.
             tolerance = NOISE_ULPS * torch.finfo(B.dtype).eps * abs(loss)
-            dense = _DenseStep(self.dense_optimizer, grads, self.dense_scale, start)
             step = self.step_scales[layer_index] * self.learning_rate
-            bond_slope = -step * float(grad_B.square().sum())
+            bond_slope = -step * bond_norm.direction_norm
 
-            moved = B - step * grad_B
             dense.move(1.0)
-            if objective(moved) <= loss + ARMIJO * (bond_slope + dense.slope) + tolerance:
+            if objective(1.0) <= loss + ARMIJO * (bond_slope + dense.slope) + tolerance:
                 bond_factor = dense_factor = 1.0
             else:
                 dense.move(0.0)
-                bond_factor, after = _backtrack(lambda f: objective(B - (f * step) * grad_B), loss,
-                                                bond_slope, tolerance)
-                moved = B - (bond_factor * step) * grad_B
-                dense_factor, _ = _backtrack(lambda f: dense.move(f) or objective(moved), after,
+                bond_factor, after = _backtrack(objective, loss, bond_slope, tolerance)
+                dense_factor, _ = _backtrack(lambda f: dense.move(f) or objective(bond_factor), after,
                                              dense.slope, tolerance, MAX_DENSE_TRIALS)
                 if not dense_factor:  # the parameters hold the last factor tried
                     dense.move(0.0)
+            moved = torch.add(B, grad_B, alpha=-bond_factor * step)
             self.step_scales[layer_index] = _next_scale(self.step_scales[layer_index], bond_factor, MAX_SCALE,
                                                         MAX_TRIALS)
             self.dense_scale = _next_scale(self.dense_scale, dense_factor, MAX_DENSE_SCALE, MAX_DENSE_TRIALS)
@@ -142,15 +138,33 @@ class LineSearch:
         self.dense_optimizer.load_state_dict(state["adam"])
 
 
+class _SquaredNorm:
+    """``||x + t d||^2`` summed over pairs of tensors ``x``, ``d``, as a
+    function of ``t``: three inner products once, then a quadratic in ``t``
+    per call (a line search's trials cost no tensor operations)."""
+
+    def __init__(self, origins, directions):
+        if not origins:
+            self.origin_norm = self.cross = self.direction_norm = 0.0
+            return
+        flat = torch.stack([torch.cat([t.reshape(-1) for t in tensors]) for tensors in (origins, directions)])
+        (self.origin_norm, self.cross), (_, self.direction_norm) = (flat @ flat.t()).tolist()
+
+    def __call__(self, t):
+        return self.origin_norm + t * (2 * self.cross + t * self.direction_norm)
+
+
 class _DenseStep:
     """Adam's step for the dense parameters, as a direction to move along.
 
     When Adam's momentum points uphill on this batch (as it can after other
     batches), it restarts: the step becomes the gradient divided by Adam's
-    second-moment estimate, which always points downhill.
+    second-moment estimate, which always points downhill. ``penalized``
+    are the positions among the moving parameters of those that the L2
+    penalty covers.
     """
 
-    def __init__(self, optimizer, grads, scale, start):
+    def __init__(self, optimizer, grads, scale, start, penalized):
         self.params, self.scale = optimizer.params[start:], scale
         self.origin = [p.clone() for p in self.params]
         self.steps = optimizer.direction(grads, start)
@@ -159,11 +173,18 @@ class _DenseStep:
             self.steps = optimizer.restart_momentum(grads, start)
             slope = optimizer.slope()
         self.slope = scale * slope  # the objective's derivative along the full step
+        self._norm = _SquaredNorm([self.origin[k] for k in penalized], [self.steps[k] for k in penalized])
+        self._factor = 0.0
 
     def move(self, factor):
         """Set the parameters to ``origin + factor * scale * step``."""
         for param, value, step in zip(self.params, self.origin, self.steps):
             torch.add(value, step, alpha=factor * self.scale, out=param)
+        self._factor = factor
+
+    def squared_norm(self):
+        """The squared norm of the penalised parameters where they now are."""
+        return self._norm(self._factor * self.scale)
 
 
 def _backtrack(objective, value, slope, tolerance, max_trials=MAX_TRIALS):
