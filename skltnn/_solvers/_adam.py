@@ -35,6 +35,10 @@ class Adam:
         self._sizes = [p.numel() for p in self.params]
         self.first_moment = self.params[0].new_zeros(sum(self._sizes))
         self.second_moment = torch.zeros_like(self.first_moment)
+        # The steps of the parameters from a start on, as views of one buffer
+        # made once: splitting a new tensor per step would cost more than the step.
+        self._step_buffer = torch.zeros_like(self.first_moment)
+        self._step_views = {}
 
     @torch.no_grad()
     def direction(self, grads, start=0):
@@ -42,7 +46,9 @@ class Adam:
         parameter from ``start`` on) and return Adam's step for them.
 
         The step count (for the bias corrections) counts every call: the
-        parameters before ``start`` keep their moments as they were.
+        parameters before ``start`` keep their moments as they were. The
+        step is a view of a buffer that the next call of this method or of
+        :meth:`restart_momentum` overwrites.
         """
         beta1, beta2 = self.betas
         self.n_steps += 1
@@ -75,13 +81,16 @@ class Adam:
 
     def _steps(self, start):
         # -lr / c1 * m / (sqrt(v / c2) + eps) with the bias corrections c1, c2,
-        # rearranged to save an operation.
+        # rearranged to save an operation, into the buffer that _step_views shows.
         offset = self._offset(start)
         sqrt_c2 = math.sqrt(1 - self.betas[1] ** self.n_steps)
-        steps = self.second_moment[offset:].sqrt().add_(self.eps * sqrt_c2)
+        steps = torch.sqrt(self.second_moment[offset:], out=self._step_buffer[offset:]).add_(self.eps * sqrt_c2)
         torch.div(self.first_moment[offset:], steps, out=steps)
         self._step = steps.mul_(-self.learning_rate * sqrt_c2 / (1 - self.betas[0] ** self.n_steps))
-        return [step.view_as(param) for step, param in zip(steps.split(self._sizes[start:]), self.params[start:])]
+        if start not in self._step_views:
+            self._step_views[start] = [step.view_as(param) for step, param in
+                                       zip(steps.split(self._sizes[start:]), self.params[start:])]
+        return self._step_views[start]
 
     @torch.no_grad()
     def step(self, grads):

@@ -78,8 +78,8 @@ class LineSearch:
         loss, grad_B, grads = problem.gradients(index, B)
         start = problem.dense_start
         params = self.dense_optimizer.params
-        # The step moves the dense parameters from ``start`` on (``grads[k - start]``),
-        # among them the output layer's weight, the one that the L2 penalty covers.
+        # The step moves the dense parameters from ``start`` on (``grads``);
+        # ``moving`` are the positions among them of those that the L2 penalty covers.
         moving = [k - start for k in self.penalized if k >= start]
 
         with torch.no_grad():
@@ -88,10 +88,12 @@ class LineSearch:
                 grad_B = grad_B.add_(B, alpha=2 * l2)
                 for k in moving:
                     grads[k] = grads[k].add_(params[start + k], alpha=2 * l2)
-            # ||B - t dL/dB||^2 as a quadratic in t: its slope at 0 and the
-            # penalty of every trial without touching the tensors again.
+            # ||B - t dL/dB||^2 as a quadratic in t gives the bond's slope and
+            # every trial's penalty without touching the tensors again.
             bond_norm = _SquaredNorm([B], [grad_B])
             dense = _DenseStep(self.dense_optimizer, grads, self.dense_scale, start, moving if l2 else [])
+            step = self.step_scales[layer_index] * self.learning_rate
+            bond_slope = -step * bond_norm.direction_norm
 
             def objective(bond_factor):
                 value = float(problem.loss(index, torch.add(B, grad_B, alpha=-bond_factor * step)))
@@ -104,8 +106,6 @@ class LineSearch:
                 raise FloatingPointError("the training loss is not finite")
             # Differences of a few rounding errors are not a rise in the objective.
             tolerance = NOISE_ULPS * torch.finfo(B.dtype).eps * abs(loss)
-            step = self.step_scales[layer_index] * self.learning_rate
-            bond_slope = -step * bond_norm.direction_norm
 
             dense.move(1.0)
             if objective(1.0) <= loss + ARMIJO * (bond_slope + dense.slope) + tolerance:
@@ -140,14 +140,16 @@ class LineSearch:
 
 class _SquaredNorm:
     """``||x + t d||^2`` summed over pairs of tensors ``x``, ``d``, as a
-    function of ``t``: three inner products once, then a quadratic in ``t``
-    per call (a line search's trials cost no tensor operations)."""
+    function of ``t``: three inner products once (in float64, so that the
+    quadratic's cancellation costs no more than the tensors' own rounding),
+    then a quadratic in ``t`` per call: a line search's trials cost no
+    tensor operations."""
 
     def __init__(self, origins, directions):
         if not origins:
             self.origin_norm = self.cross = self.direction_norm = 0.0
             return
-        flat = torch.stack([torch.cat([t.reshape(-1) for t in tensors]) for tensors in (origins, directions)])
+        flat = torch.cat([t.reshape(-1) for t in (*origins, *directions)]).view(2, -1).double()
         (self.origin_norm, self.cross), (_, self.direction_norm) = (flat @ flat.t()).tolist()
 
     def __call__(self, t):
