@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from skltnn._solvers._line_search import MAX_DENSE_TRIALS, MAX_TRIALS, SHRINK, LineSearch, _SquaredNorm
+from skltnn._solvers._line_search import (DENSE_LR_RATIO, MAX_DENSE_TRIALS, MAX_TRIALS, SHRINK, LineSearch,
+                                          _SquaredNorm)
 
 
 class StaleDenseSlope:
@@ -64,8 +65,8 @@ def test_the_penalty_alone_decides_the_step_and_is_reported_in_full(learning_rat
     assert loss == pytest.approx(3.0 + 1.0 + 0.5)  # ||B||^2 + p^2 + the other weights'
     torch.testing.assert_close(moved, -0.5 * B)
     assert search.step_scales == [scale]
-    # Adam's first step is its learning rate (0.2 lr) against the gradient's sign.
-    torch.testing.assert_close(p, torch.tensor([1.0 - 0.2 * learning_rate], dtype=torch.float64))
+    # Adam's first step is its learning rate against the gradient's sign.
+    torch.testing.assert_close(p, torch.tensor([1.0 - DENSE_LR_RATIO * learning_rate], dtype=torch.float64))
 
 
 def test_squared_norm_along_a_line_matches_the_tensors():

@@ -95,13 +95,14 @@ class LineSearch:
             step = self.step_scales[layer_index] * self.learning_rate
             bond_slope = -step * bond_norm.direction_norm
 
-            def objective(bond_factor):
-                value = float(problem.loss(index, torch.add(B, grad_B, alpha=-bond_factor * step)))
-                if l2:
-                    value += l2 * (bond_norm(-bond_factor * step) + dense.squared_norm() + others)
-                return value
+            def penalty(bond_factor):
+                return l2 * (bond_norm(-bond_factor * step) + dense.squared_norm() + others) if l2 else 0.0
 
-            loss = float(loss) + (l2 * (bond_norm(0.0) + dense.squared_norm() + others) if l2 else 0.0)
+            def objective(bond_factor):
+                moved = torch.add(B, grad_B, alpha=-bond_factor * step)
+                return float(problem.loss(index, moved)) + penalty(bond_factor)
+
+            loss = float(loss) + penalty(0.0)
             if not math.isfinite(loss):
                 raise FloatingPointError("the training loss is not finite")
             # Differences of a few rounding errors are not a rise in the objective.
