@@ -11,7 +11,7 @@ from skltnn._layers import MPOLinear
 from skltnn._objective import Objective
 from skltnn._solvers import DMRGSweeper
 from skltnn._solvers._line_search import MAX_SCALE
-from skltnn._solvers._sweep import bond_schedule
+from skltnn._solvers._sweep import bond_schedule, visit_steps
 
 
 def sweeper_for(net, learning_rate, bond_dim, svd_cutoff=0.0, strategy="all_layers"):
@@ -185,6 +185,35 @@ def test_bond_schedules():
         (0, 0, "right"), (0, 1, "right"), (0, 1, "left"), (0, 0, "left"),
         (1, 0, "right"), (1, 0, "left"),
     ]
+
+
+def test_visits_share_an_epoch_when_it_has_a_batch_for_each():
+    assert visit_steps(1, 4) == [1, 1, 1, 1]
+    assert visit_steps(3, 4) == [3, 3, 3, 3]  # small data: every visit takes the epoch
+    assert visit_steps(4, 4) == [1, 1, 1, 1]
+    assert visit_steps(15, 4) == [3, 4, 4, 4]
+    assert visit_steps(1000, 6) == [166, 167, 167, 166, 167, 167]
+
+
+def test_a_sweep_over_many_batches_is_one_pass_over_the_data():
+    g = torch.Generator().manual_seed(0)
+    net = TNNetwork(3, 2, (16,), layer_dims((16, 16), n_cores=3), 3, ("relu",), "fixed", g, torch.float64, "cpu")
+    X, y = torch.randn(100, 3, dtype=torch.float64), torch.randint(0, 2, (100,))
+    sweeper = sweeper_for(net, 0.05, 3)
+    rows, step = [], sweeper.line_search.step
+
+    def recorded_step(layer_index, problem, index, *args):
+        rows.append(index)
+        return step(layer_index, problem, index, *args)
+
+    sweeper.line_search.step = recorded_step
+    stream = BatchStream(100, 10, True, np.random.RandomState(0), "cpu")
+    objective = Objective(net, X, y, torch.ones(100, dtype=torch.float64), "cross_entropy")
+    for _ in range(2):
+        sweeper.run_iteration(objective, 1e-3, stream)
+        assert len(rows) == stream.n_batches
+        assert sorted(torch.cat(rows).tolist()) == list(range(100))
+        rows.clear()
 
 
 def test_batch_stream_covers_each_sample_once_per_epoch():

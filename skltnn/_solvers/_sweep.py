@@ -23,18 +23,31 @@ def bond_schedule(n_bonds_per_layer, strategy):
     return [v for r, lft in zip(right, left) for v in r + lft]
 
 
+def visit_steps(n_batches, n_visits):
+    """The number of mini-batch steps of each of an iteration's visits.
+
+    When the epoch has at least one batch per visit, the visits share it
+    out in turn, so that an iteration is one pass over the data, as an
+    epoch of backprop is. Otherwise (small data: the whole training set is
+    one batch up to 1000 rows) every visit takes the whole epoch.
+    """
+    if n_batches < n_visits:
+        return [n_batches] * n_visits
+    return [(j + 1) * n_batches // n_visits - j * n_batches // n_visits for j in range(n_visits)]
+
+
 class DMRGSweeper(Solver):
     """Two-site updates of every TN layer of a :class:`TNNetwork`.
 
     For each visited bond: merge the two cores into the bond tensor B, take
-    an epoch of mini-batch steps on B and the dense parameters from its
-    layer on (:class:`LineSearch`; the earlier layers stay fixed), the
+    mini-batch steps on B and the dense parameters from its layer on
+    (:class:`LineSearch`; the earlier layers stay fixed; the visit's share
+    of an epoch, or on small data the whole epoch: :func:`visit_steps`), the
     gradients by hand when the layer is applied as a dense W, by autograd
-    from the bond's environment otherwise, then
-    split B by a truncated SVD so that the orthogonality centre moves with
-    the sweep. Because the other cores of the layer are isometries, the kept
-    singular values are exactly that bond's spectrum and a step on B is a
-    well-conditioned step on W.
+    from the bond's environment otherwise, then split B by a truncated SVD
+    so that the orthogonality centre moves with the sweep. Because the other
+    cores of the layer are isometries, the kept singular values are exactly
+    that bond's spectrum and a step on B is a well-conditioned step on W.
 
     The TN layers start as product operators (bond dimension 1, entropy 0)
     and the SVD splits grow each bond up to ``bond_dim`` as the gradients
@@ -71,8 +84,9 @@ class DMRGSweeper(Solver):
         return 1
 
     def run_iteration(self, objective, l2, stream):
-        losses = [self.update_bond(layer, bond, direction, objective, l2, stream)
-                  for layer, bond, direction in self.schedule]
+        steps = visit_steps(stream.n_batches, len(self.schedule))
+        losses = [self.update_bond(layer, bond, direction, objective, l2, stream, n_steps)
+                  for (layer, bond, direction), n_steps in zip(self.schedule, steps)]
         return sum(losses) / len(losses)
 
     def reduce_step(self, factor):
@@ -89,11 +103,11 @@ class DMRGSweeper(Solver):
     def load_state_dict(self, state):
         self.line_search.load_state_dict(state)
 
-    def update_bond(self, layer_index, bond, direction, objective, l2, stream):
-        """Optimise one bond tensor for an epoch of mini-batches, then split it.
+    def update_bond(self, layer_index, bond, direction, objective, l2, stream, n_steps=None):
+        """Optimise one bond tensor for ``n_steps`` mini-batches (by default an epoch), then split it.
 
-        Returns the mean objective over the epoch's steps, each taken before
-        its step.
+        Returns the mean objective over the steps, each taken before its
+        step.
         """
         layer = self.network.tn_layers[layer_index]
         B = layer.merge(bond)
@@ -104,7 +118,7 @@ class DMRGSweeper(Solver):
             others = sum(float(other.squared_norm()) for other in self.network.tn_layers
                          if other is not layer) if l2 else 0.0
         losses = []
-        for _ in range(stream.n_batches):
+        for _ in range(n_steps or stream.n_batches):
             B, loss = self.line_search.step(layer_index, problem, stream.next(), B, l2, others)
             losses.append(loss)
         layer.split(bond, B, direction=direction, max_rank=self.bond_dim, cutoff=self.svd_cutoff)
