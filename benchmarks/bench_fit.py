@@ -17,21 +17,25 @@ adds time, and a fit with a fixed random_state repeats the same work.
     python benchmarks/bench_fit.py --wide --max-iter 5 --n-cores 2 --bond-dims 8 16 32 64 [--learning-rate 3e-4]
         [--input-projection trainable] [--core-dims 128x8,8x128] [--seeds 1] [--solvers dmrg adam]
     python benchmarks/bench_fit.py --largest   # the widest (W, W) network trained in one minute
+    python benchmarks/bench_fit.py --large   # the defaults on 6,000-20,000 rows: a sweep as one pass or one per visit
 """
 
 import argparse
+import contextlib
 import time
 import warnings
+from unittest import mock
 
 import numpy as np
-from sklearn.datasets import load_digits, make_classification
+from sklearn.datasets import load_digits, make_classification, make_friedman1, make_moons
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.neural_network import MLPClassifier
+from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skltnn import TNNClassifier
+from skltnn import TNNClassifier, TNNRegressor
+from skltnn._solvers import _sweep
 from skltnn.datasets import make_spiral
 
 from _results import recorded
@@ -228,6 +232,44 @@ def largest(budget, iterations):
               flush=True)
 
 
+def large(seeds):
+    """The estimators' defaults on larger data, where an epoch has more
+    mini-batches than a sweep has bond visits: the sweep as it is (the visits
+    share each epoch out, a sweep is one pass over the data), the rule that
+    gives every visit the whole epoch (one pass per visit), and scikit-learn's
+    MLP, all in a StandardScaler pipeline."""
+    tasks = [
+        ("classification-20k", make_classification(20_000, n_features=64, n_informative=32, n_classes=5,
+                                                   random_state=0), TNNClassifier, MLPClassifier),
+        ("friedman1-20k", make_friedman1(20_000, noise=1.0, random_state=0), TNNRegressor, MLPRegressor),
+        ("moons-10k", make_moons(10_000, noise=0.3, random_state=0), TNNClassifier, MLPClassifier),
+        ("classification-6k", make_classification(6_000, n_features=20, n_informative=10, random_state=0),
+         TNNClassifier, MLPClassifier),
+    ]
+    one_pass_per_visit = mock.patch.object(_sweep, "visit_steps", lambda n_batches, n_visits: [n_batches] * n_visits)
+    print(f"defaults, 25% held out, {seeds} seeds; score is accuracy or R^2; medians (range over seeds)")
+    print(f"{'data':<20}{'model':<26}{'score':>22}{'fit (s)':>10}{'iterations':>12}")
+    for name, (X, y), TNN, MLP in tasks:
+        rows = {}
+        for seed in range(seeds):
+            X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=seed)
+            contenders = [("TNN sweep, one pass", TNN(random_state=seed), contextlib.nullcontext()),
+                          ("TNN sweep, pass per visit", TNN(random_state=seed), one_pass_per_visit),
+                          ("MLP", MLP(random_state=seed), contextlib.nullcontext())]
+            for label, model, rule in contenders:
+                pipeline = make_pipeline(StandardScaler(), model)
+                with rule:
+                    seconds = timed_fit(pipeline, X_train, y_train)
+                rows.setdefault(label, []).append((pipeline.score(X_test, y_test), seconds, model.n_iter_))
+        for label, values in rows.items():
+            score, seconds, n_iter = np.array(values).T
+            print(f"{name:<20}{label:<26}{np.median(score):>8.3f} ({score.min():.3f}-{score.max():.3f})"
+                  f"{np.median(seconds):>10.2f}{np.median(n_iter):>12.0f}")
+        one_pass, per_visit = (np.array(rows[label]) for label in ("TNN sweep, one pass", "TNN sweep, pass per visit"))
+        print(f"{name:<20}one pass / pass per visit per seed: fit {spread(one_pass[:, 1] / per_visit[:, 1])}, "
+              f"score difference in points {spread(100 * (one_pass[:, 0] - per_visit[:, 0]))}")
+
+
 def core_dims_arg(text):
     """'128x8,8x128' -> core_dims of that (in_dims, out_dims) for both wide layers."""
     in_dims, out_dims = (tuple(int(d) for d in part.split("x")) for part in text.split(","))
@@ -257,7 +299,11 @@ def main():
                         help="--bond-dims: the TNN's input_projection")
     parser.add_argument("--largest", action="store_true",
                         help="the widest (W, W) network each trains in one minute instead")
+    parser.add_argument("--large", action="store_true",
+                        help="the defaults on 6,000-20,000 rows, the sweep as one pass or one per visit, instead")
     args = parser.parse_args()
+    if args.large:
+        return large(args.seeds)
     if args.largest:
         return largest(budget=60.0, iterations=10)
     if args.scaling:
