@@ -187,12 +187,19 @@ def test_bond_schedules():
     ]
 
 
-def test_visits_share_an_epoch_when_it_has_a_batch_for_each():
-    assert visit_steps(1, 4) == [1, 1, 1, 1]
-    assert visit_steps(3, 4) == [3, 3, 3, 3]  # small data: every visit takes the epoch
-    assert visit_steps(4, 4) == [1, 1, 1, 1]
-    assert visit_steps(15, 4) == [3, 4, 4, 4]
+def test_visits_share_whole_epochs_but_take_at_least_two_batches():
+    assert visit_steps(1, 4) == [1, 1, 1, 1]  # small data: every visit takes the epoch
+    assert visit_steps(2, 4) == [2, 2, 2, 2]
+    assert visit_steps(3, 4) == [2, 2, 2, 3]  # three epochs
+    assert visit_steps(15, 4) == [3, 4, 4, 4]  # one epoch
+    assert visit_steps(15, 16) == [2, 3, 3, 3, 3, 2, 3, 3, 3, 3, 2, 3, 3, 3, 3, 3]  # three epochs
     assert visit_steps(1000, 6) == [166, 167, 167, 166, 167, 167]
+    for n_visits in range(1, 21):
+        for n_batches in range(1, 101):
+            steps, floor = visit_steps(n_batches, n_visits), min(n_batches, 2)
+            assert min(steps) >= floor and max(steps) - min(steps) <= 1
+            # whole epochs, as few as give every visit its floor
+            assert sum(steps) % n_batches == 0 and sum(steps) - n_batches < floor * n_visits
 
 
 def test_a_sweep_over_many_batches_is_one_pass_over_the_data():
@@ -251,7 +258,8 @@ def test_hand_written_and_autograd_visits_agree(projection):
         with mock.patch.object(TNNetwork, "backward", autospec=True, side_effect=TNNetwork.backward) as backward, \
                 mock.patch.object(MPOLinear, "dense_environment", environment):
             losses = [sweeper.run_iteration(objective, 1e-3, stream) for _ in range(2)]
-        assert backward.call_count == (2 * len(sweeper.schedule) * stream.n_batches if hand_written else 0)
+        steps = sum(visit_steps(stream.n_batches, len(sweeper.schedule)))
+        assert backward.call_count == (2 * steps if hand_written else 0)
         results.append((losses, [p.detach() for p in net.parameters()]))
     (hand_losses, hand_params), (auto_losses, auto_params) = results
     np.testing.assert_allclose(hand_losses, auto_losses, rtol=1e-10)
