@@ -17,7 +17,7 @@ adds time, and a fit with a fixed random_state repeats the same work.
     python benchmarks/bench_fit.py --wide --max-iter 5 --n-cores 2 --bond-dims 8 16 32 64 [--learning-rate 3e-4]
         [--input-projection trainable] [--core-dims 128x8,8x128] [--seeds 1] [--solvers dmrg adam]
     python benchmarks/bench_fit.py --largest   # the widest (W, W) network trained in one minute
-    python benchmarks/bench_fit.py --large   # the defaults on 6,000-20,000 rows: a sweep as one pass or one per visit
+    python benchmarks/bench_fit.py --large   # the defaults on 6,000-20,000 rows: shared epochs or an epoch per visit
 """
 
 import argparse
@@ -233,11 +233,11 @@ def largest(budget, iterations):
 
 
 def large(seeds):
-    """The estimators' defaults on larger data, where an epoch has more
-    mini-batches than a sweep has bond visits: the sweep as it is (the visits
-    share each epoch out, a sweep is one pass over the data), the rule that
-    gives every visit the whole epoch (one pass per visit), and scikit-learn's
-    MLP, all in a StandardScaler pipeline."""
+    """The estimators' defaults on larger data, where an epoch has many
+    mini-batches: the sweep as it is (the visits share whole epochs out, a
+    sweep is one pass over the data when the epoch has two batches per
+    visit), the rule that gives every visit the whole epoch (an epoch per
+    visit), and scikit-learn's MLP, all in a StandardScaler pipeline."""
     tasks = [
         ("classification-20k", make_classification(20_000, n_features=64, n_informative=32, n_classes=5,
                                                    random_state=0), TNNClassifier, MLPClassifier),
@@ -246,15 +246,15 @@ def large(seeds):
         ("classification-6k", make_classification(6_000, n_features=20, n_informative=10, random_state=0),
          TNNClassifier, MLPClassifier),
     ]
-    one_pass_per_visit = mock.patch.object(_sweep, "visit_steps", lambda n_batches, n_visits: [n_batches] * n_visits)
+    epoch_per_visit = mock.patch.object(_sweep, "visit_steps", lambda n_batches, n_visits: [n_batches] * n_visits)
     print(f"defaults, 25% held out, {seeds} seeds; score is accuracy or R^2; medians (range over seeds)")
     print(f"{'data':<20}{'model':<26}{'score':>22}{'fit (s)':>10}{'iterations':>12}")
     for name, (X, y), TNN, MLP in tasks:
         rows = {}
         for seed in range(seeds):
             X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=seed)
-            contenders = [("TNN sweep, one pass", TNN(random_state=seed), contextlib.nullcontext()),
-                          ("TNN sweep, pass per visit", TNN(random_state=seed), one_pass_per_visit),
+            contenders = [("TNN sweep, shared", TNN(random_state=seed), contextlib.nullcontext()),
+                          ("TNN sweep, epoch per visit", TNN(random_state=seed), epoch_per_visit),
                           ("MLP", MLP(random_state=seed), contextlib.nullcontext())]
             for label, model, rule in contenders:
                 pipeline = make_pipeline(StandardScaler(), model)
@@ -265,9 +265,9 @@ def large(seeds):
             score, seconds, n_iter = np.array(values).T
             print(f"{name:<20}{label:<26}{np.median(score):>8.3f} ({score.min():.3f}-{score.max():.3f})"
                   f"{np.median(seconds):>10.2f}{np.median(n_iter):>12.0f}")
-        one_pass, per_visit = (np.array(rows[label]) for label in ("TNN sweep, one pass", "TNN sweep, pass per visit"))
-        print(f"{name:<20}one pass / pass per visit per seed: fit {spread(one_pass[:, 1] / per_visit[:, 1])}, "
-              f"score difference in points {spread(100 * (one_pass[:, 0] - per_visit[:, 0]))}")
+        shared, per_visit = (np.array(rows[label]) for label in ("TNN sweep, shared", "TNN sweep, epoch per visit"))
+        print(f"{name:<20}shared / epoch per visit per seed: fit {spread(shared[:, 1] / per_visit[:, 1])}, "
+              f"score difference in points {spread(100 * (shared[:, 0] - per_visit[:, 0]))}")
 
 
 def core_dims_arg(text):
@@ -300,7 +300,7 @@ def main():
     parser.add_argument("--largest", action="store_true",
                         help="the widest (W, W) network each trains in one minute instead")
     parser.add_argument("--large", action="store_true",
-                        help="the defaults on 6,000-20,000 rows, the sweep as one pass or one per visit, instead")
+                        help="the defaults on 6,000-20,000 rows, the visits sharing epochs or an epoch each, instead")
     args = parser.parse_args()
     if args.large:
         return large(args.seeds)

@@ -83,10 +83,11 @@ class TNNClassifier(ClassifierMixin, BaseTNN):
         Mini-batch size. 'auto' is ``min(1000, n_samples)`` for 'dmrg' (the
         paper's full batch on small data) and ``min(200, n_samples)`` for
         'adam' and 'sgd', as scikit-learn's MLP. The sweep takes one gradient
-        step per mini-batch: when an epoch has at least one batch per bond
-        visit, the visits share it out, so that a sweep is one pass over the
-        data; otherwise every visit takes the whole epoch. The working memory
-        of a step grows with the batch, not with n_samples.
+        step per mini-batch, and its bond visits share whole epochs out in
+        turn, as few as give every visit at least two batches (or the whole
+        epoch when it has fewer): on large data a sweep is one pass over the
+        data. The working memory of a step grows with the batch, not with
+        n_samples.
     shuffle : bool, default=True
         Reshuffle the samples at every epoch.
     alpha : float, default=1e-4
