@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from skltnn._linalg import singular_values, svd, truncation_rank
+from skltnn._linalg import leading_svd, singular_values, svd, truncation_rank
 
 
 def assert_is_thin_svd(matrix, u, s, vh):
@@ -70,3 +70,45 @@ def test_truncation_rank_keeps_at_most_bond_dim_above_the_relative_cutoff():
     assert truncation_rank(s, cutoff=0.1) == 3
     assert truncation_rank(s, bond_dim=8, cutoff=0.9) == 1
     assert truncation_rank(torch.zeros(3), cutoff=0.5) == 1
+
+
+def matrix_with_spectrum(shape, spectrum, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    u = torch.linalg.qr(torch.randn(shape[0], len(spectrum), dtype=torch.float64, generator=g)).Q
+    v = torch.linalg.qr(torch.randn(shape[1], len(spectrum), dtype=torch.float64, generator=g)).Q
+    return u @ torch.diag(spectrum) @ v.T
+
+
+@pytest.mark.parametrize("spectrum", ["decaying", "flat"])
+def test_leading_svd_of_a_large_matrix_is_near_the_best_truncation(spectrum):
+    rank = 16
+    if spectrum == "decaying":  # a bond tensor: a few large values, a small tail
+        tail = 1e-3 * torch.rand(484, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+        matrix = matrix_with_spectrum((600, 500), torch.cat([torch.logspace(1, -1, rank, dtype=torch.float64), tail]))
+    else:  # Gaussian: the hardest case for a range finder
+        matrix = torch.randn(600, 500, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    u, s, vh = leading_svd(matrix, rank)
+    assert rank <= s.shape[0] < 500  # the randomized path
+    eye = torch.eye(s.shape[0], dtype=torch.float64)
+    torch.testing.assert_close(u.T @ u, eye)
+    torch.testing.assert_close(vh @ vh.T, eye)
+    exact = torch.linalg.svdvals(matrix)
+    best = exact[rank:].square().sum().sqrt()
+    error = (matrix - u[:, :rank] @ torch.diag(s[:rank]) @ vh[:rank]).norm()
+    assert best <= error <= (1 + 1e-6 if spectrum == "decaying" else 1.02) * best
+    torch.testing.assert_close(s[:rank], exact[:rank], rtol=1e-9 if spectrum == "decaying" else 0.1, atol=0)
+    # Omega comes from its own seeded generator: the same result every time.
+    again = leading_svd(matrix, rank)
+    assert all(torch.equal(a, b) for a, b in zip((u, s, vh), again))
+
+
+def test_leading_svd_of_a_small_matrix_is_the_exact_svd():
+    matrix = torch.randn(100, 80, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    assert all(torch.equal(a, b) for a, b in zip(leading_svd(matrix, 8), svd(matrix)))
+
+
+def test_leading_svd_refuses_non_finite_input():
+    matrix = torch.randn(600, 500, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    matrix[3, 4] = float("nan")
+    with pytest.raises(FloatingPointError, match="NaN"):
+        leading_svd(matrix, 16)

@@ -7,7 +7,7 @@ from torch import nn
 
 from .._contract import BondEnvironment, BondMap, contraction_plan, merge_cores, merge_pair, mpo_matmul, squared_norm
 from .._factorize import factorize_layer
-from .._linalg import svd, truncation_rank
+from .._linalg import leading_svd, svd, truncation_rank
 from .._mpo import (MPO, bond_spectra, check_bond_dim, check_dims, left_orthonormalize, right_orthonormalize,
                     torch_generator)
 from ._base import TensorLayer, set_parameter
@@ -185,7 +185,8 @@ class MPOLinear(TensorLayer):
         d_left, i1, o1, _ = self.cores[bond].shape
         _, i2, o2, d_right = self.cores[bond + 1].shape
         pair = tensor.reshape(d_left, i1, i2, o1, o2, d_right).permute(0, 1, 3, 2, 4, 5)
-        u, s, vh = svd(pair.reshape(d_left * i1 * o1, i2 * o2 * d_right))
+        matrix = pair.reshape(d_left * i1 * o1, i2 * o2 * d_right)
+        u, s, vh = svd(matrix) if max_rank is None else leading_svd(matrix, max_rank)
         rank = truncation_rank(s, max_rank, cutoff)
         u, s, vh = u[:, :rank], s[:rank], vh[:rank]
         if direction == "right":  # U stays left-orthonormal, the centre moves right
