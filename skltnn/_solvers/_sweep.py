@@ -53,12 +53,13 @@ class DMRGSweeper(Solver):
     mini-batch steps on B and the dense parameters from its layer on
     (:class:`LineSearch`; the earlier layers stay fixed; the visit's share
     of an epoch but at least two batches, on small data the whole epoch:
-    :func:`visit_steps`), the
-    gradients by hand when the layer is applied as a dense W, by autograd
-    from the bond's environment otherwise, then split B by a truncated SVD
-    so that the orthogonality centre moves with the sweep. Because the other
-    cores of the layer are isometries, the kept singular values are exactly
-    that bond's spectrum and a step on B is a well-conditioned step on W.
+    :func:`visit_steps`), the gradients by hand when the layer is applied
+    as a dense W, by autograd from the bond's environment otherwise, then
+    split B by a truncated SVD (randomized where B is much larger than
+    ``bond_dim``: :func:`leading_svd`) so that the orthogonality centre
+    moves with the sweep. Because the other cores of the layer are
+    isometries, the kept singular values are that bond's spectrum and a
+    step on B is a well-conditioned step on W.
 
     The TN layers start as product operators (bond dimension 1, entropy 0)
     and the SVD splits grow each bond up to ``bond_dim`` as the gradients
