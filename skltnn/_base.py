@@ -266,9 +266,9 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
 
     def _initialize(self, n_features, n_outputs, sizes, activations, rng):
         widths = (n_features if self.input_projection == "none" else sizes[0], *sizes)
-        init_bond_dim = SOLVERS[self.solver].initial_bond_dim(self.bond_dim)
         dims = layer_dims(widths, self.n_cores, self.core_dims)
-        self.network_ = TNNetwork(n_features, n_outputs, sizes, dims, init_bond_dim, activations,
+        bond_dims = [SOLVERS[self.solver].initial_bond_dim(self.bond_dim, *layer) for layer in dims]
+        self.network_ = TNNetwork(n_features, n_outputs, sizes, dims, bond_dims, activations,
                                   self.input_projection, torch_generator(rng), DTYPES[self.dtype],
                                   resolve_device(self.device))
         self.n_iter_, self.loss_curve_, self.best_loss_ = 0, [], np.inf

@@ -55,6 +55,39 @@ def max_bond_dims(in_dims, out_dims, bond_dim=None):
     return dims
 
 
+def full_rank_bond_dim(in_dims, out_dims):
+    """The least bond dimension at which an MPO's W may have full rank.
+
+    The left block of the first k cores is, for each index of bond k, a
+    sum over bond k-1 of Kronecker products of the previous blocks with
+    core k's matrices, so its rank is at most ``D_{k-1} r_{k-1} min(i_k,
+    o_k)`` (and the block's own size); W is the last block, and the same
+    holds from the right. A product operator (D = 1) thus has rank
+    ``prod min(i_k, o_k)``: full with balanced cores (``i_k = o_k``),
+    16 of 1024 for the cores (256, 4), (4, 256). The bound is exact for
+    product operators; for a few other layouts (cores of (3, 5), (5, 3)
+    among them) full rank needs a larger bond.
+    """
+    full = min(math.prod(in_dims), math.prod(out_dims))
+    bond_dim = 1
+    while _max_rank(in_dims, out_dims, bond_dim) < full:
+        bond_dim += 1
+    return bond_dim
+
+
+def _max_rank(in_dims, out_dims, bond_dim):
+    """The bound of :func:`full_rank_bond_dim` on the rank of W at ``bond_dim``."""
+    bonds = [1, *max_bond_dims(in_dims, out_dims, bond_dim), 1]
+
+    def from_left(ins, outs, bonds):
+        rank = 1
+        for k, (i, o) in enumerate(zip(ins, outs)):
+            rank = min(math.prod(ins[:k + 1]), math.prod(outs[:k + 1]), bonds[k] * rank * min(i, o))
+        return rank
+
+    return min(from_left(in_dims, out_dims, bonds), from_left(in_dims[::-1], out_dims[::-1], bonds[::-1]))
+
+
 def torch_generator(random_state):
     """A torch.Generator from a scikit-learn ``random_state`` (a Generator
     passes through); None -> torch's global RNG."""

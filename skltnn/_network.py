@@ -1,6 +1,7 @@
 """The TNN: input projection, MPO hidden layers with activations, dense output."""
 
 import math
+import numbers
 
 import torch
 from torch import nn
@@ -95,9 +96,10 @@ class TNNetwork(nn.Module):
         Widths of the TN layers.
     dims : list of (in_dims, out_dims)
         Per-core factorisation of each TN layer, from :func:`layer_dims`.
-    bond_dim : int
-        Bond dimension of the initial MPOs. The DMRG sweep starts from 1 (a
-        product operator) and lets its SVD splits grow the bonds.
+    bond_dim : int or sequence of int
+        Bond dimension of the initial MPOs, for all TN layers or one per
+        layer. The DMRG sweep starts low (a product operator where that has
+        full rank) and lets its SVD splits grow the bonds.
     activations : tuple of str
         One per TN layer.
     input_projection : {'fixed', 'trainable', 'none'}
@@ -126,9 +128,10 @@ class TNNetwork(nn.Module):
         widths = (first, *hidden_layer_sizes)
         seeds = torch.randint(2**31 - 1, (len(hidden_layer_sizes),), generator=generator, device="cpu")
         self.tn_layers = nn.ModuleList()
-        layers = zip(widths, widths[1:], dims, self.activations, seeds.tolist())
-        for n_in, n_out, (in_dims, out_dims), act, seed in layers:
-            layer = MPOLinear(n_in, n_out, bond_dim, in_dims=in_dims, out_dims=out_dims,
+        bond_dims = [bond_dim] * len(dims) if isinstance(bond_dim, numbers.Integral) else bond_dim
+        layers = zip(widths, widths[1:], dims, bond_dims, self.activations, seeds.tolist())
+        for n_in, n_out, (in_dims, out_dims), layer_bond_dim, act, seed in layers:
+            layer = MPOLinear(n_in, n_out, layer_bond_dim, in_dims=in_dims, out_dims=out_dims,
                               init_std=init_std(act, n_in, n_out), random_state=seed,
                               dtype=dtype, device=device)
             with torch.no_grad():

@@ -51,6 +51,14 @@ def test_squared_weight_norm():
     torch.testing.assert_close(net.squared_weight_norm(), expected)
 
 
+def test_bond_dim_for_all_layers_or_one_per_layer():
+    g = torch.Generator().manual_seed(0)
+    dims = layer_dims((16, 16, 16), n_cores=2)
+    for bond_dim, expected in ((3, [(3,), (3,)]), ([3, 1], [(3,), (1,)])):
+        net = TNNetwork(3, 2, (16, 16), dims, bond_dim, ("relu", "relu"), "fixed", g, torch.float64, "cpu")
+        assert [layer.mpo.bond_dims for layer in net.tn_layers] == expected
+
+
 @pytest.mark.parametrize("shape", [(64, 64), (100, 16), (3, 64)])
 def test_the_projection_keeps_every_direction_of_the_features(shape):
     n_features, width = shape

@@ -48,8 +48,8 @@ class Solver(ABC):
         self.power_t = power_t
 
     @classmethod
-    def initial_bond_dim(cls, bond_dim):
-        """The bond dimension of the TN layers at initialisation."""
+    def initial_bond_dim(cls, bond_dim, in_dims, out_dims):
+        """The bond dimension of a TN layer of cores ``in_dims``, ``out_dims`` at initialisation."""
         return bond_dim
 
     @abstractmethod

@@ -3,6 +3,7 @@
 import torch
 
 from .._layers import DenseWeight
+from .._mpo import full_rank_bond_dim
 from .._network import ACTIVATIONS
 from ._base import Solver
 from ._line_search import LineSearch
@@ -64,7 +65,10 @@ class DMRGSweeper(Solver):
     The TN layers start as product operators (bond dimension 1, entropy 0)
     and the SVD splits grow each bond up to ``bond_dim`` as the gradients
     demand, so the entropies measure learned correlation rather than the
-    random initialisation's.
+    random initialisation's. A layer whose product operator would not have
+    full rank (cores such as (256, 4), (4, 256), whose product is a rank-16
+    map of 1024 units) starts instead at the least bond dimension that
+    allows full rank, at most ``bond_dim`` (:func:`full_rank_bond_dim`).
     """
 
     # The first step on a bond tensor (the line search adapts it).
@@ -92,8 +96,8 @@ class DMRGSweeper(Solver):
             layer.canonicalize(0)
 
     @classmethod
-    def initial_bond_dim(cls, bond_dim):
-        return 1
+    def initial_bond_dim(cls, bond_dim, in_dims, out_dims):
+        return min(bond_dim, full_rank_bond_dim(in_dims, out_dims))
 
     def run_iteration(self, objective, l2, stream):
         steps = visit_steps(stream.n_batches, len(self.schedule))
