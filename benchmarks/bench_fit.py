@@ -18,6 +18,8 @@ adds time, and a fit with a fixed random_state repeats the same work.
         [--input-projection trainable] [--core-dims 128x8,8x128] [--seeds 1] [--solvers dmrg adam]
     python benchmarks/bench_fit.py --largest   # the widest (W, W) network trained in one minute
     python benchmarks/bench_fit.py --large   # the defaults on 6,000-20,000 rows: shared epochs or an epoch per visit
+    python benchmarks/bench_fit.py --starts 256x4,4x256 128x8,8x128 --bond-dim 32 [--seeds 5]
+        # the wide network's sweep from the full-rank start against the product start, per layout
 """
 
 import argparse
@@ -270,6 +272,35 @@ def large(seeds):
               f"score difference in points {spread(100 * (shared[:, 0] - per_visit[:, 0]))}")
 
 
+def starts(layouts, bond_dim, max_iter, seeds):
+    """The wide network (a trainable projection, ``max_iter`` iterations) by
+    the sweep on each of ``layouts``, its layers started as the sweep starts
+    them (a product operator where that has full rank, else the least bond
+    dimension that allows full rank) and as product operators."""
+    split = wide_task()
+    product_start = mock.patch.object(_sweep.DMRGSweeper, "initial_bond_dim",
+                                      classmethod(lambda cls, bond_dim, in_dims, out_dims: 1))
+    print(f"20,000 x 64, 5 classes, hidden_layer_sizes={WIDE_SIZES}, the sweep at bond_dim {bond_dim}, "
+          f"input_projection=trainable, {max_iter} iterations, {seeds} seeds; test accuracy, median (range)")
+    print(f"{'cores (in, out)':<26}{'start':>6}{'full-rank start':>22}{'product start':>22}"
+          f"   per-seed difference (points)")
+    for core_dims in layouts:
+        scores = {}
+        for label, rule in (("full-rank", contextlib.nullcontext()), ("product", product_start)):
+            for seed in range(seeds):
+                model = TNNClassifier(WIDE_SIZES, bond_dim=bond_dim, core_dims=core_dims,
+                                      input_projection="trainable", **{**exactly(max_iter), "random_state": seed})
+                pipeline = make_pipeline(StandardScaler(), model)
+                with rule:
+                    timed_fit(pipeline, split[0], split[2])
+                scores.setdefault(label, []).append(pipeline.score(split[1], split[3]))
+        full, product = np.array(scores["full-rank"]), np.array(scores["product"])
+        start = _sweep.DMRGSweeper.initial_bond_dim(bond_dim, *core_dims[0])
+        print(f"{str(core_dims[0]):<26}{start:>6}{np.median(full):>10.3f} ({full.min():.3f}-{full.max():.3f})"
+              f"{np.median(product):>10.3f} ({product.min():.3f}-{product.max():.3f})"
+              f"   {spread(100 * (full - product))}", flush=True)
+
+
 def core_dims_arg(text):
     """'128x8,8x128' -> core_dims of that (in_dims, out_dims) for both wide layers."""
     in_dims, out_dims = (tuple(int(d) for d in part.split("x")) for part in text.split(","))
@@ -281,7 +312,7 @@ def main():
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=3, help="time each fit as the best of this many runs")
     parser.add_argument("--datasets", nargs="+", default=["spiral", "digits"])
-    parser.add_argument("--bond-dim", type=int, default=8, help="the TNNs' bond_dim (not --wide)")
+    parser.add_argument("--bond-dim", type=int, default=8, help="the TNNs' bond_dim (not --wide; --starts)")
     parser.add_argument("--scaling", action="store_true", help="fit time against n_samples instead")
     parser.add_argument("--wide", action="store_true", help="the (1024, 1024) network on 20,000 rows instead")
     parser.add_argument("--max-iter", type=int, default=30, help="iterations of each --wide fit")
@@ -301,7 +332,12 @@ def main():
                         help="the widest (W, W) network each trains in one minute instead")
     parser.add_argument("--large", action="store_true",
                         help="the defaults on 6,000-20,000 rows, the visits sharing epochs or an epoch each, instead")
+    parser.add_argument("--starts", type=core_dims_arg, nargs="+", metavar="CORE_DIMS",
+                        help="the sweep on the wide network from the full-rank and the product start, for each "
+                             "of these layouts (as --core-dims), instead")
     args = parser.parse_args()
+    if args.starts:
+        return starts(args.starts, args.bond_dim, args.max_iter, args.seeds)
     if args.large:
         return large(args.seeds)
     if args.largest:
