@@ -148,6 +148,19 @@ def test_the_sweep_grows_bonds_from_a_product_operator():
     assert sweep.entanglement_history_[0][0].mean() < 0.5 * adam.entanglement_history_[0][0].mean()
 
 
+def test_the_sweep_starts_a_layer_whose_product_lacks_full_rank_from_random_cores():
+    # Cores of (16, 2), (2, 16): a product operator would be a rank-4 map of 32 units.
+    X, y = make_classification(200, n_features=4, random_state=0)
+    params = dict(hidden_layer_sizes=(32,), core_dims=[((16, 2), (2, 16))], bond_dim=8, max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        sweep = TNNClassifier(**params).fit(X, y)
+        adam = TNNClassifier(solver="adam", **params).fit(X, y)
+    assert sweep.mpos_[0].bond_dims == (8,)
+    # After the first sweep the entropy is the random MPO's, as Adam's.
+    assert sweep.entanglement_history_[0][0].mean() > 0.8 * adam.entanglement_history_[0][0].mean()
+
+
 def test_svd_cutoff_lets_bond_dimensions_shrink():
     X, y = make_classification(200, n_features=4, random_state=0)
     est = TNNClassifier(hidden_layer_sizes=(64,), bond_dim=16, svd_cutoff=0.5, max_iter=5, random_state=0)
