@@ -72,7 +72,16 @@ def _max_cores(n_in, n_out):
     return max(len(_prime_factors(n_in)), len(_prime_factors(n_out)), 1)
 
 
-def factorize_layer(n_in, n_out, n_cores=None):
+def padded_width(n, n_factors):
+    """The least width ``m >= n`` with at least ``n_factors`` prime factors
+    (counted with multiplicity): 97 -> 98 for two factors, 13 -> 16 for three."""
+    m = max(n, 2**n_factors) if n_factors else n
+    while len(_prime_factors(m)) < n_factors:
+        m += 1
+    return m
+
+
+def factorize_layer(n_in, n_out, n_cores=None, *, pad=False):
     """Per-core dimensions of an ``n_in x n_out`` MPO: ``(in_dims, out_dims)``.
 
     The one rule every MPO layer follows (the estimators' TN layers and
@@ -81,12 +90,22 @@ def factorize_layer(n_in, n_out, n_cores=None):
     and padded with ones where it has fewer prime factors than cores (e.g.
     64 x 10 over 3 cores: ``(4, 4, 4)`` and ``(5, 2, 1)``).
 
+    Widths with too few prime factors for the cores asked for (or for two
+    cores, by default), such as a prime width into a prime width, give a
+    single core or none. With ``pad=True`` each such width is then raised
+    to :func:`padded_width` (97 x 97 becomes 98 x 98, ``(7, 7, 2)`` and
+    ``(7, 7, 2)``), and the dims multiply to the padded widths: the layer
+    uses the leading block of the MPO's matrix (:class:`MPOLinear`).
+
     Raises
     ------
     ValueError
-        When ``n_cores`` exceeds the prime factors of both widths: some core
-        would then map a single input to a single output.
+        Without ``pad``, when ``n_cores`` exceeds the prime factors of both
+        widths: some core would then map a single input to a single output.
     """
+    needed = 2 if n_cores is None else n_cores
+    if pad and _max_cores(n_in, n_out) < needed:
+        n_in, n_out = (n if len(_prime_factors(n)) >= needed else padded_width(n, needed) for n in (n_in, n_out))
     if n_cores is None:
         n_cores = default_n_cores(n_in, n_out)
     elif n_cores > _max_cores(n_in, n_out):

@@ -24,8 +24,9 @@ def check_bond_dim(bond_dim, name="bond_dim", allow_none=False):
     return int(bond_dim)
 
 
-def check_dims(in_dims, out_dims, n_in=None, n_out=None):
-    """Validate per-core dimensions and, if given, that they multiply to the widths."""
+def check_dims(in_dims, out_dims, n_in=None, n_out=None, *, pad=False):
+    """Validate per-core dimensions and, if given, that they multiply to the
+    widths (with ``pad``, to at least the widths: a padded layer)."""
     in_dims, out_dims = tuple(in_dims), tuple(out_dims)
     if len(in_dims) != len(out_dims) or not in_dims:
         raise ValueError(
@@ -35,9 +36,9 @@ def check_dims(in_dims, out_dims, n_in=None, n_out=None):
     for name, dims, width in (("in_dims", in_dims, n_in), ("out_dims", out_dims, n_out)):
         if any(not isinstance(d, numbers.Integral) or d < 1 for d in dims):
             raise ValueError(f"{name} must be positive integers, got {dims}")
-        if width is not None and math.prod(dims) != width:
+        if width is not None and (math.prod(dims) < width if pad else math.prod(dims) != width):
             raise ValueError(
-                f"{name}={dims} multiply to {math.prod(dims)}, not to the width {width}"
+                f"{name}={dims} multiply to {math.prod(dims)}, not to {'at least ' if pad else ''}the width {width}"
             )
     return tuple(map(int, in_dims)), tuple(map(int, out_dims))
 

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from skltnn import balanced_factors
-from skltnn._factorize import default_n_cores
+from skltnn._factorize import default_n_cores, factorize_layer, padded_width
 
 
 @pytest.mark.parametrize(
@@ -47,3 +47,28 @@ def test_rejects_non_positive_or_non_integer(bad):
 @pytest.mark.parametrize("n_in, n_out, expected", [(64, 64, 3), (4096, 10, 6), (2, 64, 3), (7, 5, 1)])
 def test_default_n_cores(n_in, n_out, expected):
     assert default_n_cores(n_in, n_out) == expected
+
+
+@pytest.mark.parametrize("n, k, expected", [(97, 2, 98), (7, 2, 8), (1, 2, 4), (13, 3, 16), (64, 2, 64)])
+def test_padded_width_is_the_least_with_enough_prime_factors(n, k, expected):
+    assert padded_width(n, k) == expected
+
+
+@given(st.integers(1, 300), st.integers(1, 300), st.sampled_from([None, 2, 3]))
+def test_padding_gives_every_pair_of_widths_its_cores(n_in, n_out, n_cores):
+    # Widths that factor keep their layout; the others are raised as little as gives the cores.
+    in_dims, out_dims = factorize_layer(n_in, n_out, n_cores, pad=True)
+    assert len(in_dims) == len(out_dims) >= (n_cores or 2)
+    assert math.prod(in_dims) >= n_in and math.prod(out_dims) >= n_out
+    try:
+        unpadded = factorize_layer(n_in, n_out, n_cores)
+    except ValueError:
+        return
+    if len(unpadded[0]) >= 2:
+        assert (in_dims, out_dims) == unpadded
+
+
+def test_prime_widths_are_padded_to_balanced_cores():
+    assert factorize_layer(97, 97, pad=True) == ((7, 7, 2), (7, 7, 2))
+    assert factorize_layer(13, 50, pad=True) == ((13, 1, 1), (5, 5, 2))  # 50 gives the cores: no padding
+    assert factorize_layer(7, 7) == ((7,), (7,))  # a single core without padding

@@ -115,6 +115,59 @@ def test_resolve_dims_pads_awkward_widths():
     assert resolve_dims(64, 10) == ((4, 4, 4), (5, 2, 1))
 
 
+def padded_layer(bias=True):
+    # 7 x 5 held as the leading block of an 8 x 6 MPO.
+    return MPOLinear(7, 5, bond_dim=3, in_dims=(4, 2), out_dims=(3, 2), bias=bias, dtype=torch.float64,
+                     random_state=0)
+
+
+def test_a_padded_layer_is_the_leading_block_of_its_mpo():
+    layer = padded_layer()
+    assert layer.mpo_shape == (8, 6) and "padded to (8, 6)" in repr(layer)
+    W = layer.mpo.to_dense()
+    torch.testing.assert_close(layer.to_dense(), W[:7, :5])
+    x = torch.randn(2, 3, 7, dtype=torch.float64)
+    torch.testing.assert_close(layer(x), x @ W[:7, :5] + layer.bias)
+    g = torch.randn(4, 5, dtype=torch.float64)
+    torch.testing.assert_close(layer.weight().apply_transpose(g), g @ W[:7, :5].T)
+    with pytest.raises(ValueError, match="at least the width 7"):
+        MPOLinear(7, 5, in_dims=(3, 2), out_dims=(3, 2))
+
+
+def test_a_padded_layer_gradchecks_against_finite_differences():
+    layer = padded_layer()
+    x = torch.randn(4, 7, dtype=torch.float64, requires_grad=True)
+    names, params = zip(*layer.named_parameters())
+
+    def f(x, *params):
+        return torch.func.functional_call(layer, dict(zip(names, params)), (x,))
+
+    assert torch.autograd.gradcheck(f, (x, *params))
+
+
+def test_a_padded_layers_bond_maps_are_those_of_its_leading_block():
+    # What the sweep uses: W as a function of the bond tensor, its adjoint, and x @ W from the bond.
+    layer = padded_layer()
+    B = layer.merge(0) + 0.1  # both cores merged: the whole MPO, (1, 8, 6, 1)
+    W = B.reshape(8, 6)[:7, :5]
+    bond_map = layer.dense_environment(0, batch_size=4)
+    torch.testing.assert_close(bond_map.to_dense(B), W)
+    grad = torch.randn(7, 5, dtype=torch.float64)
+    # <adjoint(G), B> = <G, W(B)>: the adjoint of the linear map from B to the leading block.
+    torch.testing.assert_close((bond_map.adjoint(grad) * B).sum(), (grad * W).sum())
+    x = torch.randn(4, 7, dtype=torch.float64)
+    torch.testing.assert_close(layer.bond_environment(0, x).apply(B), x @ W)
+
+
+def test_from_linear_with_padded_dims_is_exact_at_full_bond_dim():
+    torch.manual_seed(0)
+    linear = nn.Linear(7, 5).double()
+    layer = MPOLinear.from_linear(linear, bond_dim=None, in_dims=(4, 2), out_dims=(3, 2))
+    x = torch.randn(6, 7, dtype=torch.float64)
+    torch.testing.assert_close(layer(x), linear(x))
+    assert layer.mpo_shape == (8, 6) and (layer.in_features, layer.out_features) == (7, 5)
+
+
 def test_bond_dim_and_repr_follow_the_cores():
     # A TNN fit grows its layers' bonds from 1: the layer must say so.
     X, y = make_spiral(150, random_state=0)

@@ -14,29 +14,71 @@ from ._base import TensorLayer, set_parameter
 
 
 def resolve_dims(in_features, out_features, in_dims=None, out_dims=None):
-    """Per-core dims for a layer: the user's, else :func:`factorize_layer`'s."""
+    """Per-core dims for a layer: the user's (multiplying to at least the
+    widths), else :func:`factorize_layer`'s."""
     if (in_dims is None) != (out_dims is None):
         given = "in_dims" if out_dims is None else "out_dims"
         raise ValueError(f"{given} was given without its counterpart; give both or neither")
     if in_dims is not None:
-        return check_dims(in_dims, out_dims, in_features, out_features)
+        return check_dims(in_dims, out_dims, in_features, out_features, pad=True)
     return factorize_layer(in_features, out_features)
 
 
-class CoreChain:
-    """A weight held as a chain of MPO cores (a bond tensor may stand for two)."""
+def padded(x, width):
+    """``x`` with zero columns appended up to ``width`` (itself when as wide)."""
+    return x if x.shape[-1] == width else torch.nn.functional.pad(x, (0, width - x.shape[-1]))
 
-    def __init__(self, cores):
+
+def leading(y, width):
+    """The first ``width`` columns of ``y`` (itself when as wide)."""
+    return y if y.shape[-1] == width else y[..., :width]
+
+
+class CoreChain:
+    """A weight held as a chain of MPO cores (a bond tensor may stand for two).
+
+    ``shape``: the layer's (in_features, out_features), the leading block of
+    the cores' matrix (by default all of it).
+    """
+
+    def __init__(self, cores, shape=None):
         self.cores = cores
+        self.mpo_shape = (math.prod(c.shape[1] for c in cores), math.prod(c.shape[2] for c in cores))
+        self.shape = self.mpo_shape if shape is None else tuple(shape)
 
     def apply(self, x):
-        return mpo_matmul(x, self.cores)
+        return leading(mpo_matmul(padded(x, self.mpo_shape[0]), self.cores), self.shape[1])
 
     def apply_transpose(self, grad):
-        return mpo_matmul(grad, [c.transpose(1, 2) for c in self.cores])
+        transposed = [c.transpose(1, 2) for c in self.cores]
+        return leading(mpo_matmul(padded(grad, self.mpo_shape[1]), transposed), self.shape[0])
 
     def affine(self, x, bias):
-        return mpo_matmul(x, self.cores).add_(bias)
+        return self.apply(x).add_(bias)
+
+
+class _LeadingBondMap:
+    """A :class:`BondMap` seen through a padded layer's leading block of W."""
+
+    def __init__(self, bond_map, shape, mpo_shape):
+        self.bond_map, self.shape, self.mpo_shape = bond_map, shape, mpo_shape
+
+    def to_dense(self, bond):
+        return self.bond_map.to_dense(bond)[:self.shape[0], :self.shape[1]]
+
+    def adjoint(self, grad):
+        pad = (0, self.mpo_shape[1] - self.shape[1], 0, self.mpo_shape[0] - self.shape[0])
+        return self.bond_map.adjoint(torch.nn.functional.pad(grad, pad))
+
+
+class _LeadingOutputs:
+    """A :class:`BondEnvironment` of a padded layer: its outputs cut to the layer's."""
+
+    def __init__(self, environment, out_features):
+        self.environment, self.out_features = environment, out_features
+
+    def apply(self, bond):
+        return self.environment.apply(bond)[:, :self.out_features]
 
 
 class MPOLinear(TensorLayer):
@@ -58,7 +100,11 @@ class MPOLinear(TensorLayer):
         Per-core factorisations of the widths. Default: about one core per
         factor of 4 of the larger width, each width split by
         :func:`balanced_factors` and padded with ones where it has fewer
-        prime factors (the rule of the estimators' TN layers too).
+        prime factors (the rule of the estimators' TN layers too). Dims that
+        multiply to more than a width pad the layer: the MPO's matrix is
+        then larger, and the layer uses its leading ``in_features`` rows and
+        ``out_features`` columns (the estimators pad a layer between two
+        prime widths this way, 97 x 97 as 98 x 98).
     bias : bool, default=True
     init_std : float, optional
         Standard deviation of the entries of W at initialisation. Default
@@ -139,15 +185,28 @@ class MPOLinear(TensorLayer):
         MPOLinear
         """
         in_dims, out_dims = resolve_dims(linear.in_features, linear.out_features, in_dims, out_dims)
-        # nn.Linear computes x @ weight.T, so W = weight.T.
-        mpo = MPO.from_dense(linear.weight.detach().T, in_dims, out_dims, bond_dim, cutoff)
-        bias = None if linear.bias is None else linear.bias.detach()
-        return cls.from_mpo(mpo, bias)
+        # nn.Linear computes x @ weight.T, so W = weight.T (zero rows and
+        # columns beyond the layer's widths, if the dims pad it).
+        W = linear.weight.detach().T
+        W = torch.nn.functional.pad(W, (0, math.prod(out_dims) - W.shape[1], 0, math.prod(in_dims) - W.shape[0]))
+        mpo = MPO.from_dense(W, in_dims, out_dims, bond_dim, cutoff)
+        layer = cls.from_mpo(mpo)
+        layer.in_features, layer.out_features = linear.in_features, linear.out_features
+        if linear.bias is not None:
+            layer.bias = nn.Parameter(linear.bias.detach().clone())
+        return layer
 
     @property
     def mpo(self):
-        """The weight as a detached :class:`MPO` (a copy)."""
+        """The weight as a detached :class:`MPO` (a copy); for a padded
+        layer, the larger matrix whose leading block is the layer's W."""
         return MPO([c.detach().clone() for c in self.cores])
+
+    @property
+    def mpo_shape(self):
+        """The shape of the MPO's matrix: ``(in_features, out_features)``, or
+        larger for a padded layer."""
+        return math.prod(c.shape[1] for c in self.cores), math.prod(c.shape[2] for c in self.cores)
 
     # ------------------------------------------------- the TensorLayer interface
     @property
@@ -155,7 +214,7 @@ class MPOLinear(TensorLayer):
         return len(self.cores) - 1
 
     def weight(self):
-        return CoreChain(list(self.cores))
+        return CoreChain(list(self.cores), (self.in_features, self.out_features))
 
     def merge(self, bond):
         # In the layout of a merged core, (D_left, i1 i2, o1 o2, D_right), so
@@ -173,12 +232,16 @@ class MPOLinear(TensorLayer):
         if contraction_plan(tuple(shapes), batch_size) != ((0, len(shapes)),):
             return None
         with torch.no_grad():
-            return BondMap(merge_cores(cores[:bond]) if bond else None,
-                           merge_cores(cores[bond + 2:]) if bond + 2 < len(cores) else None, merged_shape)
+            bond_map = BondMap(merge_cores(cores[:bond]) if bond else None,
+                               merge_cores(cores[bond + 2:]) if bond + 2 < len(cores) else None, merged_shape)
+        shape, mpo_shape = (self.in_features, self.out_features), self.mpo_shape
+        return bond_map if shape == mpo_shape else _LeadingBondMap(bond_map, shape, mpo_shape)
 
     def bond_environment(self, bond, x):
         cores = [c.detach() for c in self.cores]
-        return BondEnvironment(x, cores[:bond], cores[bond + 2:], self._merged_shape(bond))
+        n_in, n_out = self.mpo_shape
+        environment = BondEnvironment(padded(x, n_in), cores[:bond], cores[bond + 2:], self._merged_shape(bond))
+        return environment if n_out == self.out_features else _LeadingOutputs(environment, self.out_features)
 
     @torch.no_grad()
     def split(self, bond, tensor, *, direction, max_rank, cutoff):
@@ -211,10 +274,12 @@ class MPOLinear(TensorLayer):
         return bond_spectra([c.detach() for c in self.cores], right_canonical=center == 0)
 
     def squared_norm(self):
+        # Of the MPO's whole matrix: in a padded layer an L2 penalty also
+        # keeps the block that the layer does not use small.
         return squared_norm(list(self.cores))
 
     def to_dense(self):
-        return self.mpo.to_dense()
+        return self.mpo.to_dense()[:self.in_features, :self.out_features]
 
     @property
     def bond_dim(self):
@@ -222,8 +287,9 @@ class MPOLinear(TensorLayer):
 
     def extra_repr(self):
         mpo_dims = tuple(c.shape[1:3] for c in self.cores)
+        padding = "" if self.mpo_shape == (self.in_features, self.out_features) else f", padded to {self.mpo_shape}"
         return (
-            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"in_features={self.in_features}, out_features={self.out_features}{padding}, "
             f"bond_dim={self.bond_dim}, dims={[tuple(d) for d in mpo_dims]}, "
             f"bias={self.bias is not None}"
         )
