@@ -2,6 +2,7 @@
 
 import contextlib
 import copy
+import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
@@ -18,17 +19,24 @@ from ._batches import BatchStream
 from ._device import resolve_device, to_tensor
 from ._entanglement import bond_entropies
 from ._fit_loop import FitLoop
-from ._mpo import MPO, torch_generator
-from ._network import ACTIVATIONS, PROJECTIONS, TNNetwork, layer_dims
+from ._mpo import MPO, max_bond_dims, n_params_at, torch_generator
+from ._network import ACTIVATIONS, PROJECTIONS, TNNetwork, first_width, layer_dims
 from ._objective import STANDARDIZED_COPY_BYTES, Objective, StandardizedRows
 from ._scaling import fit_scaler, standardize
 from ._solvers import SOLVER_NAMES, SOLVERS
 from ._threads import limited_threads
+from .exceptions import CapacityWarning
 
 SWEEPS = ("all_layers", "layer_by_layer")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # Rows per forward pass when predicting.
 CHUNK_ROWS = 65536
+# A network whose TN layers hold less than this fraction of the weights of
+# dense layers, with every bond at bond_dim, gives a CapacityWarning.
+TINY_CAPACITY = 0.02
+# early_stopping='auto' holds out a validation set above this many samples,
+# as scikit-learn's HistGradientBoosting does.
+EARLY_STOPPING_ROWS = 10_000
 
 
 def check_finite(A, what):
@@ -67,7 +75,7 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
         "svd_cutoff": [Interval(Real, 0, 1, closed="both")],
         "tol": [Interval(Real, 0, np.inf, closed="left")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "early_stopping": ["boolean"],
+        "early_stopping": [StrOptions({"auto"}), "boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "standardize": ["boolean"],
         "warm_start": ["boolean"],
@@ -80,8 +88,8 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
     def __init__(self, hidden_layer_sizes=(64,), bond_dim=8, *, n_cores=None, core_dims=None, activation="relu",
                  input_projection="fixed", solver="dmrg", sweep="all_layers",
                  learning_rate_init="auto", learning_rate="constant", power_t=0.5, max_iter=200,
-                 batch_size="auto", shuffle=True, alpha=1e-4, svd_cutoff=0.0, tol=1e-4,
-                 n_iter_no_change=10, early_stopping=False, validation_fraction=0.1, standardize=True,
+                 batch_size="auto", shuffle=True, alpha=3.0, svd_cutoff=0.0, tol=1e-3,
+                 n_iter_no_change=10, early_stopping="auto", validation_fraction=0.1, standardize=True,
                  warm_start=False, device="auto", dtype="float32", random_state=None, verbose=0):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.bond_dim = bond_dim
@@ -196,11 +204,15 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
             # fit starts every call from random_state, as scikit-learn's
             # estimators do; partial_fit carries one generator across its calls.
             rng = self._rng if incremental and not first_fit else check_random_state(self.random_state)
+            early_stopping = not incremental and (X.shape[0] > EARLY_STOPPING_ROWS if self.early_stopping == "auto"
+                                                  else self.early_stopping)
             if first_fit:
                 self.input_scaler_ = fit_scaler(X, sample_weight) if self.standardize else None
-                self._initialize(X.shape[1], n_outputs, sizes, activations, rng)
+                self._initialize(X.shape[1], n_outputs, sizes, activations, rng, early_stopping)
+            elif early_stopping and self.validation_scores_ is None:  # a warm start that stops early
+                self.validation_scores_, self.best_validation_score_ = [], -np.inf
             network = self.network_.to(resolve_device(self.device))
-            objective, validation = self._objective(network, X, Y, y, sample_weight, rng, incremental)
+            objective, validation = self._objective(network, X, Y, y, sample_weight, rng, early_stopping)
             # alpha / 2 ||W||^2 over the total sample weight (the number of
             # samples when unweighted, as in sklearn's MLP): an integer weight
             # then acts like repeating the sample.
@@ -209,18 +221,19 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
             # between calls and fit starts a fresh one.
             if not incremental or self._solver is None:
                 self._solver = self._make_solver(network)
-            batch_size = self._solver.default_batch_size if self.batch_size == "auto" else self.batch_size
+            batch_size = (self._solver.auto_batch_size(len(objective.X)) if self.batch_size == "auto"
+                          else self.batch_size)
             stream = BatchStream(len(objective.X), batch_size, self.shuffle, rng, objective.weights.device)
             FitLoop(self, self._solver, validation, incremental).run(objective, l2, stream)
             self._set_diagnostics()
         return self
 
-    def _objective(self, network, X, Y, y, sample_weight, rng, incremental):
+    def _objective(self, network, X, Y, y, sample_weight, rng, early_stopping):
         """The training objective on the device, and the held-out (X, y) for
         early stopping (or None)."""
         param = next(network.parameters())
         validation = None
-        if self.early_stopping and not incremental:
+        if early_stopping:
             stratify = y if isinstance(self, ClassifierMixin) and not self._multilabel else None
             split = train_test_split(X, Y, y, sample_weight, test_size=self.validation_fraction,
                                      random_state=rng, stratify=stratify)
@@ -234,10 +247,10 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
             pass  # shared with torch as it is
         elif param.device.type == "cpu" and X.shape[0] * X.shape[1] * dtype.itemsize > STANDARDIZED_COPY_BYTES:
             for start in range(0, len(X), CHUNK_ROWS):
-                check_finite(standardize(scaler, X[start:start + CHUNK_ROWS], dtype), "X")
+                check_finite(standardize(scaler, X[start:start + CHUNK_ROWS], dtype, clip=True), "X")
             X = StandardizedRows(X, scaler, dtype, param.device)
         else:
-            X = check_finite(standardize(scaler, X, dtype), "X")
+            X = check_finite(standardize(scaler, X, dtype, clip=True), "X")
         Y = to_tensor(Y, torch.long if Y.dtype.kind == "i" else param.dtype, param.device)
         weights = to_tensor(sample_weight, param.dtype, param.device)
         return Objective(network, X, Y, weights, self._loss), validation
@@ -264,16 +277,16 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
                 self._solver.load_state_dict(solver_state)
             raise
 
-    def _initialize(self, n_features, n_outputs, sizes, activations, rng):
-        widths = (n_features if self.input_projection == "none" else sizes[0], *sizes)
-        dims = layer_dims(widths, self.n_cores, self.core_dims)
+    def _initialize(self, n_features, n_outputs, sizes, activations, rng, early_stopping):
+        widths = (first_width(n_features, sizes, self.input_projection), *sizes)
+        dims = layer_dims(widths, self.n_cores, self.core_dims, self.bond_dim)
         bond_dims = [SOLVERS[self.solver].initial_bond_dim(self.bond_dim, *layer) for layer in dims]
         self.network_ = TNNetwork(n_features, n_outputs, sizes, dims, bond_dims, activations,
                                   self.input_projection, torch_generator(rng), DTYPES[self.dtype],
                                   resolve_device(self.device))
         self.n_iter_, self.loss_curve_, self.best_loss_ = 0, [], np.inf
-        self.validation_scores_ = [] if self.early_stopping else None
-        self.best_validation_score_ = -np.inf if self.early_stopping else None
+        self.validation_scores_ = [] if early_stopping else None
+        self.best_validation_score_ = -np.inf if early_stopping else None
         self._entropy_rows = []
         self._rng = rng
         self._solver = None
@@ -295,8 +308,20 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
             for index, layer in enumerate(layers)
         ]
         mpo_params = sum(mpo.n_params for mpo in self.mpos_)
-        dense_params = sum(mpo.shape[0] * mpo.shape[1] for mpo in self.mpos_)
+        dense_params = sum(layer.in_features * layer.out_features for layer in layers)
         self.compression_ratio_ = mpo_params / dense_params
+        saturated = all(bond == min(self.bond_dim, limit) < limit for mpo in self.mpos_
+                        for bond, limit in zip(mpo.bond_dims, max_bond_dims(mpo.in_dims, mpo.out_dims)))
+        if self.compression_ratio_ < TINY_CAPACITY and saturated:
+            larger = 4 * self.bond_dim
+            weights = sum(n_params_at(mpo.in_dims, mpo.out_dims, larger) for mpo in self.mpos_)
+            warnings.warn(
+                f"{type(self).__name__}: the TN layers hold {mpo_params:,} weights, {self.compression_ratio_:.1%} of "
+                f"the {dense_params:,} of dense layers of these widths, and every bond is at bond_dim="
+                f"{self.bond_dim}: the network may be too small for the data. If it underfits, raise bond_dim "
+                f"(bond_dim={larger} gives {weights:,} weights) or give the layers fewer, larger cores (core_dims).",
+                CapacityWarning,
+            )
 
     # ------------------------------------------------ MLPClassifier's attributes
     @property
@@ -312,7 +337,7 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
         network = self.network_
         with torch.no_grad():
             weights = [] if network.projection is None else [network.projection]
-            weights += [layer.mpo.to_dense() for layer in network.tn_layers] + [network.output.weight.T]
+            weights += [layer.to_dense() for layer in network.tn_layers] + [network.output.weight.T]
             return [w.detach().cpu().double().numpy() for w in weights]
 
     @property
@@ -349,7 +374,7 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
         if sp.issparse(X):
             X = X.tocsr()  # row slices
         for start in range(0, X.shape[0], CHUNK_ROWS):
-            chunk = standardize(self.input_scaler_, X[start:start + CHUNK_ROWS], np.float64)
+            chunk = standardize(self.input_scaler_, X[start:start + CHUNK_ROWS], np.float64, clip=True)
             out = _evaluate(network, chunk)
             if not np.isfinite(out).all():
                 if wide is None:

@@ -8,19 +8,32 @@ class BatchStream:
     """An endless stream of mini-batch index tensors (a full slice when one
     batch holds every sample).
 
+    An epoch is split into ``ceil(n_samples / batch_size)`` batches whose
+    sizes differ by at most one: 2026 samples in batches of at most 1000
+    give 676, 675 and 675 rows, not 1000, 1000 and 26. A step on a batch of a
+    few rows would fit those rows alone, and its loss would weigh as much
+    in the iteration's mean as a full batch's.
+
     Parameters
     ----------
     n_samples, batch_size : int
+        ``batch_size`` is the largest batch.
     shuffle : bool
         Reshuffle at the start of every epoch.
     rng : numpy RandomState
     device : where the index tensors live.
+
+    Attributes
+    ----------
+    n_batches : int
+    batch_size : int
+        The largest batch actually drawn, ``ceil(n_samples / n_batches)``.
     """
 
     def __init__(self, n_samples, batch_size, shuffle, rng, device):
         self.n_samples = n_samples
-        self.batch_size = min(batch_size, n_samples)
-        self.n_batches = int(np.ceil(n_samples / self.batch_size))
+        self.n_batches = -(-n_samples // min(batch_size, n_samples))
+        self.batch_size = -(-n_samples // self.n_batches)
         self.shuffle = shuffle
         self.rng = rng
         self.device = device
@@ -35,6 +48,6 @@ class BatchStream:
             order = self.rng.permutation(self.n_samples) if self.shuffle else np.arange(self.n_samples)
             self._order = torch.as_tensor(order, device=self.device)
             self._position = 0
-        start = self._position * self.batch_size
+        k, n = self._position, self.n_batches
         self._position += 1
-        return self._order[start:start + self.batch_size]
+        return self._order[k * self.n_samples // n:(k + 1) * self.n_samples // n]

@@ -23,20 +23,26 @@ class TNNClassifier(ClassifierMixin, BaseTNN):
     Parameters
     ----------
     hidden_layer_sizes : int or tuple of int, default=(64,)
-        Width of each TN layer.
+        Width of each TN layer: any positive width, as for
+        ``MLPClassifier``. A layer between widths with too few prime
+        factors for its cores (a prime into a prime, such as 97 -> 97) is
+        padded: its MPO is of the next widths that factor (98 x 98), and
+        the layer uses that matrix's leading block.
     bond_dim : int, default=8
         Maximum bond dimension of every MPO.
     n_cores : int, optional
-        Cores per TN layer; at most as many as the larger width of a layer
-        has prime factors. Default: about one core per factor of 4 of the
-        larger width. Each width is split into balanced factors, padded with
-        ones where it has fewer prime factors (as :class:`MPOLinear`).
+        Cores per TN layer. Default: about one core per factor of 4 of the
+        larger width, at least two. Each width is split into balanced
+        factors, padded with ones where it has fewer prime factors (as
+        :class:`MPOLinear`); a layer whose widths have too few prime factors
+        for ``n_cores`` is padded as above.
     core_dims : list of (in_dims, out_dims), optional
         The per-core dimensions of each TN layer, one pair per layer, in
         place of ``n_cores``' balanced split: ``in_dims`` multiply to the
-        layer's input width (for the first, ``hidden_layer_sizes[0]``, or
-        the number of features with ``input_projection='none'``),
-        ``out_dims`` to its output width. The layer is
+        layer's input width (for the first, the larger of
+        ``hidden_layer_sizes[0]`` and the number of features, or the number
+        of features with ``input_projection='none'``), ``out_dims`` to its
+        output width, or to more (the layer is then padded). The layer is
         applied to a batch core by core, first to last, so large input
         factors first and large output factors last make wide layers cheap:
         ``[((128, 8), (8, 128))] * 2`` for ``hidden_layer_sizes=(1024,
@@ -47,12 +53,11 @@ class TNNClassifier(ClassifierMixin, BaseTNN):
         One for all TN layers, or one per TN layer. 'sigmoid' is another
         name for 'logistic'.
     input_projection : {'fixed', 'trainable', 'none'}, default='fixed'
-        Dense map from the features to the first TN layer's width: random
-        and frozen (the paper's Gaussian map; orthonormal columns when the
-        width is at most the number of features, where a Gaussian map is
-        ill-conditioned), trained from that start, or none (the features feed the
-        first TN layer directly; for the sweep, the feature count or that
-        width needs two prime factors or more).
+        Dense map from the features to the first TN layer's input: random
+        and frozen (the paper's Gaussian map into ``hidden_layer_sizes[0]``
+        units; with more features than that, a random rotation of all of
+        them, which loses no direction), trained from that start, or none
+        (the features feed the first TN layer directly).
     solver : {'dmrg', 'adam', 'sgd'}, default='dmrg'
         'dmrg' is the two-site sweep; 'adam' and 'sgd' (Nesterov momentum
         0.9) train all cores by global backpropagation (MPO-Net).
@@ -80,38 +85,54 @@ class TNNClassifier(ClassifierMixin, BaseTNN):
         Maximum iterations: one back-and-forth sweep over every bond for
         'dmrg', one epoch for 'adam' and 'sgd'.
     batch_size : int or 'auto', default='auto'
-        Mini-batch size. 'auto' is ``min(1000, n_samples)`` for 'dmrg' (the
-        paper's full batch on small data) and ``min(200, n_samples)`` for
-        'adam' and 'sgd', as scikit-learn's MLP. The sweep takes one gradient
-        step per mini-batch, and its bond visits share whole epochs out in
-        turn, as few as give every visit at least two batches (or the whole
-        epoch when it has fewer): on large data a sweep is one pass over the
-        data. The working memory of a step grows with the batch, not with
-        n_samples.
+        Largest mini-batch; an epoch's batches differ in size by at most
+        one. 'auto' is, for 'dmrg', the whole training set up to 10,000 rows
+        (the paper's full batch: each step's line search then works on the
+        objective itself) and batches of 1000 beyond, and ``min(200,
+        n_samples)`` for 'adam' and 'sgd', as scikit-learn's MLP. The sweep
+        takes one gradient step per mini-batch, and its bond visits share
+        whole epochs out in turn, as few as give every visit at least two
+        batches (or the whole epoch when it has fewer): on large data a
+        sweep is one pass over the data. The working memory of a step grows
+        with the batch, not with n_samples.
     shuffle : bool, default=True
         Reshuffle the samples at every epoch.
-    alpha : float, default=1e-4
+    alpha : float, default=3.0
         L2 penalty ``alpha / 2 * sum ||W||_F^2 / sum(sample_weight)`` over
-        the TN and output weights (computed exactly from the cores).
+        the TN, output and trainable projection weights (computed exactly
+        from the cores), as scikit-learn's MLP defines it. Its default is
+        far stronger than the MLP's 1e-4: the sweep trains to convergence,
+        where the MLP's default relies on stopping early, and on small
+        noisy tables an unpenalised fit overfits (see the user guide). Its
+        weight falls as the data grow.
     svd_cutoff : float, default=0.0
         Drop singular values below this fraction of the largest at each
         split, so bond dimensions can shrink below ``bond_dim``.
-    tol : float, default=1e-4
+    tol : float, default=1e-3
         Minimum improvement of the loss (or validation score) that counts.
         The loss is that of the standardised targets with
-        ``standardize=True``, so ``tol`` does not depend on their units.
+        ``standardize=True``, so ``tol`` does not depend on their units. An
+        iteration of the sweep takes several full-batch steps where an
+        epoch of the MLP takes many small ones, hence a coarser default
+        than the MLP's 1e-4.
     n_iter_no_change : int, default=10
         Stop after this many iterations without improvement of ``tol``.
-    early_stopping : bool, default=False
+    early_stopping : bool or 'auto', default='auto'
         Hold out ``validation_fraction`` of the data, stop on its accuracy
-        and keep the best weights.
+        and keep the best weights. 'auto' does so for more than 10,000
+        samples, as scikit-learn's ``HistGradientBoostingClassifier``: there
+        a held-out tenth is a reliable judge and stops the long fits of
+        large networks once they stop generalising better.
     validation_fraction : float, default=0.1
     standardize : bool, default=True
         Centre and scale each feature by its (sample-weighted) mean and
         standard deviation before the network sees it (constant features
-        are only centred); the regressor also standardises each target and
-        maps its predictions back. The statistics come from the first call
-        of ``fit`` or ``partial_fit`` and are kept by ``warm_start``, so the
+        are only centred), then clip it smoothly to 3 standard deviations,
+        ``z / sqrt(1 + (z / 3)^2)``: the heavy tails of real features
+        (incomes, counts, prices) no longer dominate the fit. The regressor
+        also standardises each target (without clipping) and maps its
+        predictions back. The statistics come from the first call of
+        ``fit`` or ``partial_fit`` and are kept by ``warm_start``, so the
         result does not depend on the units of X (or y). Computed in
         float64 before the cast to ``dtype``.
     warm_start : bool, default=False
@@ -152,7 +173,10 @@ class TNNClassifier(ClassifierMixin, BaseTNN):
     network_ : torch.nn.Module
         The trained network.
     mpos_ : list of MPO
-        The trained weight of each TN layer.
+        The trained weight of each TN layer. A layer between widths with too
+        few prime factors for its cores (a prime width into a prime width,
+        say 97 -> 97) is padded: its MPO is of the next widths that factor
+        (98 x 98) and the layer uses the MPO matrix's leading block.
     singular_values_ : list of list of ndarray
         Per TN layer, the normalised spectrum of each bond of ``mpos_``.
     entanglement_entropy_ : list of ndarray
@@ -168,8 +192,8 @@ class TNNClassifier(ClassifierMixin, BaseTNN):
         As ``MLPClassifier.coefs_``, built on access: the weight matrix
         (n_in, n_out) of the input projection (if any), of each TN layer (its
         MPO contracted to a dense matrix) and of the output layer. They act
-        on the standardised features (``input_scaler_``); the projection has
-        no activation.
+        on the standardised and clipped features (``input_scaler_``, then
+        ``z / sqrt(1 + (z / 3)^2)``); the projection has no activation.
     intercepts_ : list of ndarray
         The layers' bias vectors, in the same order (zeros for the
         projection, which has none).

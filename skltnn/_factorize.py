@@ -3,6 +3,8 @@
 import math
 import numbers
 
+from ._mpo import n_params_at
+
 
 def _prime_factors(n):
     factors, p = [], 2
@@ -56,15 +58,35 @@ def balanced_factors(n, n_factors, *, allow_ones=False):
     return tuple(sorted(factors, reverse=True))
 
 
-def default_n_cores(n_in, n_out):
+# With a bond dimension given, the default layout keeps at least this
+# fraction of a dense layer's weights: wide layers get fewer, larger cores.
+MIN_CAPACITY = 0.01
+
+
+def default_n_cores(n_in, n_out, bond_dim=None):
     """A sensible number of cores for an ``n_in x n_out`` layer.
 
     About one core per factor of 4 in the larger width (64 -> 3, 4096 -> 6),
-    at least 2, and no more than the larger width has prime factors.
+    at least 2, and no more than the larger width has prime factors. With
+    ``bond_dim``, fewer cores (down to 2) while the MPO at that bond
+    dimension would hold less than ``MIN_CAPACITY`` of the dense layer's
+    weights: at ``bond_dim=8`` a 64 x 64 layer keeps its three cores (31%
+    of the weights), a 1024 x 1024 one gets two of 32 x 32 (1.6%) instead
+    of five of 4 x 4 (0.3%).
     """
     largest = max(n_in, n_out)
     n_cores = max(2, round(math.log(largest, 4))) if largest > 1 else 1
-    return max(1, min(n_cores, _max_cores(n_in, n_out)))
+    n_cores = max(1, min(n_cores, _max_cores(n_in, n_out)))
+    while bond_dim is not None and n_cores > 2 and \
+            layout_params(n_in, n_out, n_cores, bond_dim) < MIN_CAPACITY * n_in * n_out:
+        n_cores -= 1
+    return n_cores
+
+
+def layout_params(n_in, n_out, n_cores, bond_dim):
+    """Parameters of an MPO of ``n_cores`` balanced cores at ``bond_dim``."""
+    return n_params_at(balanced_factors(n_in, n_cores, allow_ones=True),
+                       balanced_factors(n_out, n_cores, allow_ones=True), bond_dim)
 
 
 def _max_cores(n_in, n_out):
@@ -81,7 +103,7 @@ def padded_width(n, n_factors):
     return m
 
 
-def factorize_layer(n_in, n_out, n_cores=None, *, pad=False):
+def factorize_layer(n_in, n_out, n_cores=None, *, pad=False, bond_dim=None):
     """Per-core dimensions of an ``n_in x n_out`` MPO: ``(in_dims, out_dims)``.
 
     The one rule every MPO layer follows (the estimators' TN layers and
@@ -96,6 +118,8 @@ def factorize_layer(n_in, n_out, n_cores=None, *, pad=False):
     to :func:`padded_width` (97 x 97 becomes 98 x 98, ``(7, 7, 2)`` and
     ``(7, 7, 2)``), and the dims multiply to the padded widths: the layer
     uses the leading block of the MPO's matrix (:class:`MPOLinear`).
+    ``bond_dim`` lets the default core count keep enough capacity
+    (:func:`default_n_cores`).
 
     Raises
     ------
@@ -107,7 +131,7 @@ def factorize_layer(n_in, n_out, n_cores=None, *, pad=False):
     if pad and _max_cores(n_in, n_out) < needed:
         n_in, n_out = (n if len(_prime_factors(n)) >= needed else padded_width(n, needed) for n in (n_in, n_out))
     if n_cores is None:
-        n_cores = default_n_cores(n_in, n_out)
+        n_cores = default_n_cores(n_in, n_out, bond_dim)
     elif n_cores > _max_cores(n_in, n_out):
         raise ValueError(
             f"{n_in} x {n_out} cannot be split over {n_cores} cores: the widths have "

@@ -56,6 +56,13 @@ def max_bond_dims(in_dims, out_dims, bond_dim=None):
     return dims
 
 
+def n_params_at(in_dims, out_dims, bond_dim):
+    """The parameters of an MPO of these cores with every bond at
+    ``bond_dim`` (or at its exact limit, where that is smaller)."""
+    bonds = [1, *max_bond_dims(in_dims, out_dims, bond_dim), 1]
+    return sum(bonds[k] * i * o * bonds[k + 1] for k, (i, o) in enumerate(zip(in_dims, out_dims)))
+
+
 def full_rank_bond_dim(in_dims, out_dims):
     """The least bond dimension at which an MPO's W may have full rank.
 

@@ -61,10 +61,22 @@ def random_projection(n_features, width, generator):
     return q * r.diagonal().sign()  # the sign convention that makes the draw uniform
 
 
-def layer_dims(widths, n_cores=None, core_dims=None):
+def first_width(n_features, hidden_layer_sizes, input_projection):
+    """The input width of the first TN layer: the features themselves without
+    a projection, else the first hidden width, or the number of features
+    where that is larger (the projection then rotates them and loses none)."""
+    if input_projection == "none":
+        return n_features
+    return max(n_features, hidden_layer_sizes[0])
+
+
+def layer_dims(widths, n_cores=None, core_dims=None, bond_dim=None):
     """Per-core (in_dims, out_dims) of each TN layer ``widths[l] -> widths[l+1]``:
     ``core_dims`` as given (checked against the widths), else by
-    :func:`~skltnn._factorize.factorize_layer` (the rule of every MPO layer)."""
+    :func:`~skltnn._factorize.factorize_layer` (the rule of every MPO layer),
+    padded where the widths have too few prime factors for the sweep's
+    two cores or for ``n_cores``: every width trains. ``bond_dim`` gives
+    wide layers fewer cores (:func:`~skltnn._factorize.default_n_cores`)."""
     n_layers = len(widths) - 1
     if core_dims is not None and len(core_dims) != n_layers:
         raise ValueError(f"core_dims must give one (in_dims, out_dims) pair per TN layer ({n_layers}), "
@@ -72,7 +84,7 @@ def layer_dims(widths, n_cores=None, core_dims=None):
     dims = []
     for index, (n_in, n_out) in enumerate(zip(widths, widths[1:])):
         try:
-            dims.append(factorize_layer(n_in, n_out, n_cores) if core_dims is None
+            dims.append(factorize_layer(n_in, n_out, n_cores, pad=True, bond_dim=bond_dim) if core_dims is None
                         else _given_dims(core_dims[index], n_in, n_out))
         except (ValueError, TypeError) as exc:
             source = "" if core_dims is None else "core_dims of "
@@ -83,7 +95,7 @@ def layer_dims(widths, n_cores=None, core_dims=None):
 def _given_dims(pair, n_in, n_out):
     if isinstance(pair, str) or len(pair) != 2:
         raise ValueError(f"expected a pair (in_dims, out_dims), got {pair!r}")
-    return check_dims(*pair, n_in, n_out)
+    return check_dims(*pair, n_in, n_out, pad=True)
 
 
 class TNNetwork(nn.Module):
@@ -116,7 +128,7 @@ class TNNetwork(nn.Module):
         super().__init__()
         self.activations = tuple(activations)
         self.input_projection = input_projection
-        first = n_features if input_projection == "none" else hidden_layer_sizes[0]
+        first = first_width(n_features, hidden_layer_sizes, input_projection)
         if input_projection != "none":
             weight = random_projection(n_features, first, generator).to(device=device, dtype=dtype)
             if input_projection == "fixed":
@@ -246,8 +258,8 @@ class TNNetwork(nn.Module):
             set_parameter(module, name, value.clone())
 
     def squared_weight_norm(self):
-        """Sum of ||W||_F^2 over the TN layers and the output layer (for L2)."""
-        total = self.output.weight.pow(2).sum()
+        """Sum of ||W||_F^2 over the TN layers and :meth:`penalized_dense_parameters` (for L2)."""
+        total = sum(weight.pow(2).sum() for weight in self.penalized_dense_parameters())
         for layer in self.tn_layers:
             total = total + layer.squared_norm()
         return total
@@ -265,5 +277,11 @@ class TNNetwork(nn.Module):
         return 0 if layer_index == 0 else layer_index + isinstance(self.projection, nn.Parameter)
 
     def penalized_dense_parameters(self):
-        """Those of :meth:`dense_parameters` that the L2 penalty covers."""
-        return [self.output.weight]
+        """Those of :meth:`dense_parameters` that the L2 penalty covers: the
+        weight matrices (a trainable projection, the output layer), not the biases.
+
+        An unpenalised trainable projection would undo the penalty on the
+        first TN layer: the product of the two could grow through it alone.
+        """
+        trainable = [self.projection] if isinstance(self.projection, nn.Parameter) else []
+        return trainable + [self.output.weight]

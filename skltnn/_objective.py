@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from ._device import to_tensor
-from ._scaling import CHUNK_ROWS, standardize
+from ._scaling import CHUNK_ROWS, soft_clip, standardize
 
 # The frozen projection of the training set is cached up to this size.
 EMBED_CACHE_BYTES = 64 * 2**20
@@ -102,7 +102,7 @@ class StandardizedRows:
             return
         # A dense X stays where it is, seen by torch (a read-only array too:
         # nothing writes to it); the rows of a batch are standardised in
-        # float64 by torch, the same values as standardize() in fewer passes.
+        # float64 by torch, the same values as standardize(clip=True) in fewer passes.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             self.X = torch.from_numpy(X)
@@ -117,11 +117,11 @@ class StandardizedRows:
         if isinstance(self.X, torch.Tensor):
             rows = self.X[index] if isinstance(index, slice) else self.X.index_select(0, index.cpu())
             if self.scaler is not None:
-                rows = (rows.double() - self._mean).div_(self._scale)  # never in place: X may be a view
+                rows = soft_clip((rows.double() - self._mean).div_(self._scale))  # never in place: X may be a view
             return rows.to(device=self.device, dtype=self._torch_dtype)
         if isinstance(index, torch.Tensor):
             index = index.cpu().numpy()
-        return torch.from_numpy(standardize(self.scaler, self.X[index], self.dtype)).to(self.device)
+        return torch.from_numpy(standardize(self.scaler, self.X[index], self.dtype, clip=True)).to(self.device)
 
 
 class Objective:

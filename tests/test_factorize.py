@@ -4,8 +4,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from skltnn import balanced_factors
-from skltnn._factorize import default_n_cores, factorize_layer, padded_width
+from skltnn import MPO, balanced_factors
+from skltnn._factorize import MIN_CAPACITY, default_n_cores, factorize_layer, layout_params, padded_width
+from skltnn._mpo import n_params_at
 
 
 @pytest.mark.parametrize(
@@ -72,3 +73,19 @@ def test_prime_widths_are_padded_to_balanced_cores():
     assert factorize_layer(97, 97, pad=True) == ((7, 7, 2), (7, 7, 2))
     assert factorize_layer(13, 50, pad=True) == ((13, 1, 1), (5, 5, 2))  # 50 gives the cores: no padding
     assert factorize_layer(7, 7) == ((7,), (7,))  # a single core without padding
+
+
+@pytest.mark.parametrize("width, bond_dim, n_cores", [(64, 8, 3), (1024, 8, 2), (1024, 32, 5), (256, 4, 3), (16, 1, 2)])
+def test_wide_layers_get_fewer_cores_so_that_bond_dim_buys_capacity(width, bond_dim, n_cores):
+    # The most cores (up to one per factor of 4) whose MPO at bond_dim keeps 1% of the dense weights.
+    assert default_n_cores(width, width, bond_dim) == n_cores
+    kept = layout_params(width, width, n_cores, bond_dim) / width**2
+    assert kept >= MIN_CAPACITY or n_cores == 2
+    if n_cores < default_n_cores(width, width):
+        assert layout_params(width, width, n_cores + 1, bond_dim) < MIN_CAPACITY * width**2
+
+
+@pytest.mark.parametrize("dims, bond_dim", [(((4, 4, 4), (4, 4, 4)), 8), (((32, 32), (32, 32)), 8),
+                                            (((2, 3, 4), (3, 2, 2)), 3), (((5,), (7,)), 4)])
+def test_layout_params_count_an_mpos_parameters(dims, bond_dim):
+    assert n_params_at(*dims, bond_dim) == MPO.random(*dims, bond_dim).n_params

@@ -23,6 +23,9 @@ class StaleDenseSlope:
         self.calls.append(float(self.p))
         return (B - 1).square().sum() + 1e4 * (self.p - self.p0).square().sum()
 
+    def loss_along(self, index, B, direction):
+        return lambda t: self.loss(index, B + t * direction)
+
 
 def test_a_dense_search_along_a_stale_slope_gives_up_after_a_few_trials():
     p = torch.zeros(1, dtype=torch.float64)
@@ -51,6 +54,9 @@ class Flat:
 
     def loss(self, index, B):
         return B.new_zeros(())
+
+    def loss_along(self, index, B, direction):
+        return lambda t: self.loss(index, B + t * direction)
 
 
 @pytest.mark.parametrize("learning_rate, scale", [(0.75, 2.0), (1.5, 0.5)])

@@ -3,7 +3,7 @@ import torch
 
 from skltnn._contract import cores_to_dense
 from skltnn._layers import DenseWeight, resolve_dims
-from skltnn._network import TNNetwork, layer_dims, random_projection
+from skltnn._network import TNNetwork, first_width, layer_dims, random_projection
 from skltnn._objective import LOSSES
 
 
@@ -13,8 +13,8 @@ def test_layer_dims_default_and_explicit():
     # The rule of MPOLinear too: a width with fewer prime factors is padded with ones.
     assert layer_dims((64, 10), n_cores=3) == [((4, 4, 4), (5, 2, 1))]
     assert layer_dims((64, 10)) == [resolve_dims(64, 10)]
-    with pytest.raises(ValueError, match=r"TN layer 1 \(8 -> 7 units\).*cannot be split over 4 cores"):
-        layer_dims((16, 8, 7), n_cores=4)
+    # Widths with too few prime factors for the cores are padded: 8 -> 7 over 4 cores as 16 -> 16.
+    assert layer_dims((16, 8, 7), n_cores=4) == [((2, 2, 2, 2), (2, 2, 2, 1)), ((2, 2, 2, 2),) * 2]
 
 
 def test_layer_dims_as_given():
@@ -43,11 +43,15 @@ def test_forward_equals_dense_computation(projection):
         assert id(net.projection) in trainable
 
 
-def test_squared_weight_norm():
+@pytest.mark.parametrize("projection", ["fixed", "trainable", "none"])
+def test_squared_weight_norm_covers_every_weight_matrix_but_a_frozen_projection(projection):
     g = torch.Generator().manual_seed(0)
-    net = TNNetwork(3, 2, (16,), layer_dims((16, 16)), 4, ("relu",), "fixed", g, torch.float64, "cpu")
+    n_features = 16 if projection == "none" else 3
+    net = TNNetwork(n_features, 2, (16,), layer_dims((16, 16)), 4, ("relu",), projection, g, torch.float64, "cpu")
     W = cores_to_dense(list(net.tn_layers[0].cores))
     expected = W.pow(2).sum() + net.output.weight.pow(2).sum()
+    if projection == "trainable":  # else the penalty could grow the product of projection and W through it
+        expected = expected + net.projection.pow(2).sum()
     torch.testing.assert_close(net.squared_weight_norm(), expected)
 
 
@@ -113,3 +117,18 @@ def test_hand_written_backprop_equals_autograd(first, layer_index, projection, a
     torch.testing.assert_close(grad_weight, expected[0])
     for got, want in zip(grads, expected[1:]):
         torch.testing.assert_close(got, want)
+
+
+@pytest.mark.parametrize("n_features, projection, expected",
+                         [(3, "fixed", 16), (40, "fixed", 40), (40, "trainable", 40), (40, "none", 40), (3, "none", 3)])
+def test_a_projection_never_narrows_the_features(n_features, projection, expected):
+    # More features than the first hidden width: the frozen map is a rotation of all of them (no direction lost).
+    g = torch.Generator().manual_seed(0)
+    first = first_width(n_features, (16,), projection)
+    assert first == expected
+    net = TNNetwork(n_features, 2, (16,), layer_dims((first, 16)), 4, ("relu",), projection, g, torch.float64, "cpu")
+    if projection != "none":
+        P = net.projection.detach()
+        assert P.shape == (n_features, first)
+        if n_features >= 16:
+            torch.testing.assert_close(P.T @ P, torch.eye(first, dtype=torch.float64))

@@ -82,8 +82,10 @@ def test_only_solver_subclasses_register():
 
 def test_the_built_in_solvers_and_their_defaults():
     assert SOLVERS == {"dmrg": DMRGSweeper, "adam": AdamSolver, "sgd": SGDSolver}
-    assert (DMRGSweeper.default_learning_rate, DMRGSweeper.default_batch_size) == (0.2, 1000)
-    assert (AdamSolver.default_learning_rate, AdamSolver.default_batch_size) == (0.01, 200)
+    assert DMRGSweeper.default_learning_rate == 0.2 and AdamSolver.default_learning_rate == 0.01
+    # The sweep: the whole training set up to 10,000 rows, then batches of 1000; backprop: 200.
+    assert [DMRGSweeper.auto_batch_size(n) for n in (50, 10_000, 10_001)] == [50, 10_000, 1000]
+    assert [AdamSolver.auto_batch_size(n) for n in (50, 10_001)] == [200, 200]
     balanced, unbalanced = ((4, 4, 4), (4, 4, 4)), ((16, 2), (2, 16))  # full rank from D = 1 and D = 8
     assert DMRGSweeper.initial_bond_dim(8, *balanced) == 1 and AdamSolver.initial_bond_dim(8, *balanced) == 8
     assert DMRGSweeper.initial_bond_dim(4, *unbalanced) == 4 and DMRGSweeper.initial_bond_dim(16, *unbalanced) == 8

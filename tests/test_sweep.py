@@ -223,6 +223,17 @@ def test_a_sweep_over_many_batches_is_one_pass_over_the_data():
         rows.clear()
 
 
+@pytest.mark.parametrize("n_samples, batch_size", [(2026, 1000), (10, 4), (7, 7), (1001, 1000), (99, 10)])
+def test_batch_stream_balances_the_batches_of_an_epoch(n_samples, batch_size):
+    stream = BatchStream(n_samples, batch_size, True, np.random.RandomState(0), "cpu")
+    if stream.n_batches == 1:
+        assert stream.next() == slice(None) and n_samples <= batch_size
+        return
+    sizes = [len(stream.next()) for _ in range(stream.n_batches)]
+    assert len(sizes) == -(-n_samples // batch_size) and sum(sizes) == n_samples
+    assert max(sizes) - min(sizes) <= 1 and max(sizes) == stream.batch_size <= batch_size
+
+
 def test_batch_stream_covers_each_sample_once_per_epoch():
     stream = BatchStream(10, 4, True, np.random.RandomState(0), "cpu")
     assert stream.n_batches == 3
@@ -231,18 +242,19 @@ def test_batch_stream_covers_each_sample_once_per_epoch():
     again = BatchStream(10, 4, True, np.random.RandomState(0), "cpu")
     assert torch.equal(torch.cat([again.next() for _ in range(3)]), epoch)
     unshuffled = BatchStream(5, 2, False, None, "cpu")
-    assert [unshuffled.next().tolist() for _ in range(3)] == [[0, 1], [2, 3], [4]]
+    assert [unshuffled.next().tolist() for _ in range(3)] == [[0], [1, 2], [3, 4]]
     # One batch of everything: the data as they are, without a copy.
     whole = BatchStream(5, 10, True, np.random.RandomState(0), "cpu")
     assert whole.n_batches == 1 and whole.next() == slice(None)
 
 
+@pytest.mark.parametrize("sizes, n_cores", [((16, 8), 3), ((7, 5), None)])  # 7 -> 7 -> 5: padded layers
 @pytest.mark.parametrize("projection", ["fixed", "trainable"])
-def test_hand_written_and_autograd_visits_agree(projection):
+def test_hand_written_and_autograd_visits_agree(projection, sizes, n_cores):
     # Small layers take the hand-written backward pass; without a dense environment, autograd.
     def network_and_objective():
         g = torch.Generator().manual_seed(0)
-        net = TNNetwork(3, 2, (16, 8), layer_dims((16, 16, 8), n_cores=3), 3, ("relu", "sigmoid"),
+        net = TNNetwork(3, 2, sizes, layer_dims((sizes[0], *sizes), n_cores=n_cores), 3, ("relu", "sigmoid"),
                         projection, g, torch.float64, "cpu")
         X = np.random.default_rng(0).normal(size=(40, 3))
         y = torch.as_tensor(np.random.default_rng(1).integers(0, 2, 40))
@@ -336,3 +348,21 @@ def test_a_visit_trains_its_layer_and_what_follows_it_only(hand_written, project
             moved = ["output.weight", "output.bias", f"tn_layers.{layer_index}.bias"]
             moved += ["projection"] if projection == "trainable" and layer_index == 0 else []
             assert all(not torch.equal(after[name], before[name]) for name in moved)
+
+
+@pytest.mark.parametrize("layer_index", [0, 1])
+@pytest.mark.parametrize("projection", ["fixed", "trainable"])
+def test_a_visit_reports_the_whole_penalised_objective(layer_index, projection):
+    # Whichever layer is visited, the loss before its step is the data term plus l2 times the
+    # squared norm of every penalised weight, a trainable projection included.
+    g = torch.Generator().manual_seed(0)
+    net = TNNetwork(3, 2, (16, 8), layer_dims((16, 16, 8), n_cores=3), 3, ("relu", "tanh"), projection, g,
+                    torch.float64, "cpu")
+    X, y = np.random.default_rng(0).normal(size=(40, 3)), torch.as_tensor(np.random.default_rng(1).integers(0, 2, 40))
+    objective = Objective(net, X, y, torch.ones(40, dtype=torch.float64), "cross_entropy")
+    stream = BatchStream(40, 40, False, np.random.RandomState(0), "cpu")
+    l2 = 0.1
+    with torch.no_grad():
+        expected = float(objective(slice(None)) + l2 * net.squared_weight_norm())
+    reported = sweeper_for(net, 1e-9, 3).update_bond(layer_index, 0, "right", objective, l2, stream)
+    assert reported == pytest.approx(expected, rel=1e-12)

@@ -34,7 +34,7 @@ class Solver(ABC):
 
     #: The learning rate that ``learning_rate_init='auto'`` stands for.
     default_learning_rate = 0.01
-    #: The mini-batch size that ``batch_size='auto'`` stands for.
+    #: The mini-batch size that ``batch_size='auto'`` stands for (see :meth:`auto_batch_size`).
     default_batch_size = 200
 
     def __init__(self, network, *, learning_rate, bond_dim, svd_cutoff, sweep, schedule="constant",
@@ -46,6 +46,11 @@ class Solver(ABC):
         self.sweep = sweep
         self.schedule = schedule
         self.power_t = power_t
+
+    @classmethod
+    def auto_batch_size(cls, n_samples):
+        """The mini-batch size of ``batch_size='auto'`` for ``n_samples`` rows."""
+        return cls.default_batch_size
 
     @classmethod
     def initial_bond_dim(cls, bond_dim, in_dims, out_dims):

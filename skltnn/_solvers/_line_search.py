@@ -67,7 +67,7 @@ class LineSearch:
         """One step on the batch ``index``; returns the new B and the objective before the step.
 
         ``problem`` gives the visit's data term and its gradients
-        (``gradients(index, B)``, ``loss(index, B)``), those of the dense
+        (``gradients(index, B)``, ``loss_along(index, B, direction)``), those of the dense
         parameters from ``problem.dense_start`` on; ``others`` is the
         squared norm of the weights that the visit does not change. Both
         blocks first try their full step in one trial, which most steps
@@ -98,9 +98,10 @@ class LineSearch:
             def penalty(bond_factor):
                 return l2 * (bond_norm(-bond_factor * step) + dense.squared_norm() + others) if l2 else 0.0
 
+            along = problem.loss_along(index, B, grad_B)
+
             def objective(bond_factor):
-                moved = torch.add(B, grad_B, alpha=-bond_factor * step)
-                return float(problem.loss(index, moved)) + penalty(bond_factor)
+                return float(along(-bond_factor * step)) + penalty(bond_factor)
 
             loss = float(loss) + penalty(0.0)
             if not math.isfinite(loss):

@@ -73,10 +73,14 @@ class DMRGSweeper(Solver):
 
     # The first step on a bond tensor (the line search adapts it).
     default_learning_rate = 0.2
-    # The whole training set as one batch, as the paper does, up to this many
-    # rows: a step on small data costs about the same for any batch, and
-    # large data sets still get many steps per visit.
+    # Beyond FULL_BATCH_ROWS rows, batches of this many: ten or more per
+    # epoch, which a sweep's visits share out (visit_steps).
     default_batch_size = 1000
+    # The whole training set as one batch up to this many rows, as the paper
+    # trains: the line search then decides on the objective itself rather
+    # than on a sample of it. A few large batches per epoch would cost each
+    # visit two or more passes over the data (visit_steps).
+    FULL_BATCH_ROWS = 10_000
 
     def __init__(self, network, **settings):
         super().__init__(network, **settings)
@@ -85,8 +89,7 @@ class DMRGSweeper(Solver):
             if layer.n_bonds < 1:
                 raise ValueError(
                     f"TN layer {index} ({layer.in_features} -> {layer.out_features} units) has a single "
-                    f"core, which the DMRG sweep cannot train: choose widths with at least two "
-                    f"prime factors (e.g. powers of 2) or input_projection='fixed'"
+                    f"core, which the DMRG sweep cannot train: give it core_dims of at least two cores"
                 )
         self.schedule = bond_schedule([layer.n_bonds for layer in layers], self.sweep)
         self.line_search = LineSearch(network.dense_parameters(), network.penalized_dense_parameters(),
@@ -94,6 +97,10 @@ class DMRGSweeper(Solver):
         # A sweep starts at the left end: centre on core 0, the rest right-orthonormal.
         for layer in layers:
             layer.canonicalize(0)
+
+    @classmethod
+    def auto_batch_size(cls, n_samples):
+        return n_samples if n_samples <= cls.FULL_BATCH_ROWS else cls.default_batch_size
 
     @classmethod
     def initial_bond_dim(cls, bond_dim, in_dims, out_dims):
@@ -129,10 +136,14 @@ class DMRGSweeper(Solver):
         B = layer.merge(bond)
         problem = self._bond_problem(layer_index, bond, objective, stream.batch_size)
         # The other cores are isometries, so this layer's ||W||^2 is ||B||^2;
-        # the other layers' norms are constant during the visit.
+        # the other layers' norms, and those of the penalised weights before
+        # this layer (a trainable projection), are constant during the visit.
         with torch.no_grad():
-            others = sum(float(other.squared_norm()) for other in self.network.tn_layers
-                         if other is not layer) if l2 else 0.0
+            network = self.network
+            fixed = network.dense_parameters()[:network.dense_start(layer_index)]
+            others = sum(float(other.squared_norm()) for other in network.tn_layers if other is not layer) + sum(
+                float(w.pow(2).sum()) for w in network.penalized_dense_parameters() if any(w is p for p in fixed)
+            ) if l2 else 0.0
         losses = []
         for _ in range(n_steps or stream.n_batches):
             B, loss = self.line_search.step(layer_index, problem, stream.next(), B, l2, others)
@@ -176,6 +187,11 @@ class _BondProblem:
     def prepare(self, x):
         """What the steps need of the visited layer's input ``x``."""
         return x
+
+    def loss_along(self, index, B, direction):
+        """``loss(index, B + t * direction)`` as a function of t: the line
+        search's trials."""
+        return lambda t: self.loss(index, torch.add(B, direction, alpha=t))
 
     def batch(self, index):
         """:meth:`prepare` of the visited layer's input for the rows ``index``,
@@ -239,3 +255,27 @@ class _HandWrittenBond(_BondProblem):
     def loss(self, index, B):
         output, _ = self.network.trace(self.batch(index), self._weights(B), self.layer_index)
         return self.objective.output_loss(output, index)
+
+    def loss_along(self, index, B, direction):
+        if not self.fixed_input:  # a trainable projection moves the layer's input with the trials
+            return super().loss_along(index, B, direction)
+        # W is linear in B, so x W(B + t d) = x W(B) + t x W(d): two products
+        # for the whole search, and each trial then costs only the layers after this one.
+        x = self.batch(index)
+        base, change = x @ self.environment.to_dense(B), x @ self.environment.to_dense(direction)
+
+        def loss(t):
+            output, _ = self.network.trace(x, {self.layer_index: _Product(base, change, t)}, self.layer_index)
+            return self.objective.output_loss(output, index)
+        return loss
+
+
+class _Product:
+    """The weight ``W(B + t d)`` of a visited layer for its one fixed input x,
+    from the products ``base = x W(B)`` and ``change = x W(d)``."""
+
+    def __init__(self, base, change, t):
+        self.base, self.change, self.t = base, change, t
+
+    def affine(self, x, bias):
+        return torch.add(self.base, self.change, alpha=self.t).add_(bias)
