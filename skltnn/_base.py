@@ -310,18 +310,25 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
         mpo_params = sum(mpo.n_params for mpo in self.mpos_)
         dense_params = sum(layer.in_features * layer.out_features for layer in layers)
         self.compression_ratio_ = mpo_params / dense_params
+        self._warn_if_tiny(mpo_params, dense_params)
+
+    def _warn_if_tiny(self, mpo_params, dense_params):
+        """A CapacityWarning when the TN layers keep a tiny fraction of the
+        dense weights and every bond reached ``bond_dim``: the network may
+        underfit, and the user asked for widths, not for this compression."""
         saturated = all(bond == min(self.bond_dim, limit) < limit for mpo in self.mpos_
                         for bond, limit in zip(mpo.bond_dims, max_bond_dims(mpo.in_dims, mpo.out_dims)))
-        if self.compression_ratio_ < TINY_CAPACITY and saturated:
-            larger = 4 * self.bond_dim
-            weights = sum(n_params_at(mpo.in_dims, mpo.out_dims, larger) for mpo in self.mpos_)
-            warnings.warn(
-                f"{type(self).__name__}: the TN layers hold {mpo_params:,} weights, {self.compression_ratio_:.1%} of "
-                f"the {dense_params:,} of dense layers of these widths, and every bond is at bond_dim="
-                f"{self.bond_dim}: the network may be too small for the data. If it underfits, raise bond_dim "
-                f"(bond_dim={larger} gives {weights:,} weights) or give the layers fewer, larger cores (core_dims).",
-                CapacityWarning,
-            )
+        if self.compression_ratio_ >= TINY_CAPACITY or not saturated:
+            return
+        larger = 4 * self.bond_dim
+        weights = sum(n_params_at(mpo.in_dims, mpo.out_dims, larger) for mpo in self.mpos_)
+        warnings.warn(
+            f"{type(self).__name__}: the TN layers hold {mpo_params:,} weights, {self.compression_ratio_:.1%} of "
+            f"the {dense_params:,} of dense layers of these widths, and every bond is at bond_dim="
+            f"{self.bond_dim}: the network may be too small for the data. If it underfits, raise bond_dim "
+            f"(bond_dim={larger} gives {weights:,} weights) or give the layers fewer, larger cores (core_dims).",
+            CapacityWarning,
+        )
 
     # ------------------------------------------------ MLPClassifier's attributes
     @property

@@ -321,15 +321,20 @@ def test_the_multiplier_grows_after_full_steps_up_to_its_cap(autograd_visits):
     assert sweeper.line_search.step_scales == [MAX_SCALE]
 
 
-@pytest.mark.parametrize("hand_written", [True, False])
-@pytest.mark.parametrize("projection", ["fixed", "trainable"])
-def test_a_visit_trains_its_layer_and_what_follows_it_only(hand_written, projection):
-    # The earlier layers stay fixed, so the visited layer's input is computed once per batch.
+def two_layer_problem(projection):
+    """A 3 -> 16 -> 8 -> 2 network and a cross-entropy objective on 40 random rows."""
     g = torch.Generator().manual_seed(0)
     net = TNNetwork(3, 2, (16, 8), layer_dims((16, 16, 8), n_cores=3), 3, ("relu", "tanh"), projection, g,
                     torch.float64, "cpu")
     X, y = np.random.default_rng(0).normal(size=(40, 3)), torch.as_tensor(np.random.default_rng(1).integers(0, 2, 40))
-    objective = Objective(net, X, y, torch.ones(40, dtype=torch.float64), "cross_entropy")
+    return net, Objective(net, X, y, torch.ones(40, dtype=torch.float64), "cross_entropy")
+
+
+@pytest.mark.parametrize("hand_written", [True, False])
+@pytest.mark.parametrize("projection", ["fixed", "trainable"])
+def test_a_visit_trains_its_layer_and_what_follows_it_only(hand_written, projection):
+    # The earlier layers stay fixed, so the visited layer's input is computed once per batch.
+    net, objective = two_layer_problem(projection)
     stream = BatchStream(40, 16, True, np.random.RandomState(0), "cpu")
     sweeper = sweeper_for(net, 0.05, 3)
     environment = MPOLinear.dense_environment if hand_written else (lambda *args: None)
@@ -355,11 +360,7 @@ def test_a_visit_trains_its_layer_and_what_follows_it_only(hand_written, project
 def test_a_visit_reports_the_whole_penalised_objective(layer_index, projection):
     # Whichever layer is visited, the loss before its step is the data term plus l2 times the
     # squared norm of every penalised weight, a trainable projection included.
-    g = torch.Generator().manual_seed(0)
-    net = TNNetwork(3, 2, (16, 8), layer_dims((16, 16, 8), n_cores=3), 3, ("relu", "tanh"), projection, g,
-                    torch.float64, "cpu")
-    X, y = np.random.default_rng(0).normal(size=(40, 3)), torch.as_tensor(np.random.default_rng(1).integers(0, 2, 40))
-    objective = Objective(net, X, y, torch.ones(40, dtype=torch.float64), "cross_entropy")
+    net, objective = two_layer_problem(projection)
     stream = BatchStream(40, 40, False, np.random.RandomState(0), "cpu")
     l2 = 0.1
     with torch.no_grad():
