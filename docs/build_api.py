@@ -7,7 +7,8 @@ import skltnn
 from skltnn import datasets, plotting
 
 PUBLIC = [
-    ("skltnn", skltnn, ["TNNClassifier", "TNNRegressor", "MPO", "MPOLinear", "balanced_factors"]),
+    ("skltnn", skltnn, ["TNNClassifier", "TNNRegressor", "MPO", "MPOLinear", "MPOConv2d", "MPOEmbedding", "compress",
+                        "CompressionReport", "balanced_factors"]),
     ("skltnn.datasets", datasets, ["make_spiral", "make_linear", "make_sine"]),
     ("skltnn.plotting", plotting, ["plot_training", "plot_decision_boundary", "plot_spectra"]),
 ]
@@ -15,7 +16,9 @@ METHODS = {
     "TNNClassifier": ["fit", "partial_fit", "predict", "predict_proba", "predict_log_proba", "decision_function"],
     "TNNRegressor": ["fit", "partial_fit", "predict"],
     "MPO": ["random", "from_dense", "to_dense", "apply", "canonicalize", "singular_values", "entanglement_entropy"],
-    "MPOLinear": ["from_linear", "from_mpo", "forward"],
+    "MPOLinear": ["from_linear", "from_mpo", "forward", "round"],
+    "MPOConv2d": ["from_conv", "forward", "kernel", "rebuilds_kernel"],
+    "MPOEmbedding": ["from_embedding", "forward"],
 }
 
 

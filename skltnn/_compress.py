@@ -1,5 +1,6 @@
-"""Compress any torch model: each large ``nn.Linear`` becomes an ``MPOLinear``
-whose bond dimensions come from its weight's own spectra."""
+"""Compress any torch model: each large ``nn.Linear``, ``nn.Conv2d`` and
+``nn.Embedding`` becomes its MPO layer, with bond dimensions from its
+weight's own spectra."""
 
 import copy
 import math
@@ -9,8 +10,7 @@ import warnings
 import torch
 from torch import nn
 
-from ._factorize import factorize_layer
-from ._layers import MPOLinear
+from ._layers import mpo_layer_type
 from ._mpo import MPO, bond_spectra, check_bond_dim, truncation_sweep
 
 
@@ -20,17 +20,23 @@ class CompressionReport:
     Attributes
     ----------
     layers : list of dict
-        One per compressed ``nn.Linear``, in the model's order: ``name``
-        (its qualified name), ``shape`` (in, out), ``in_dims``,
-        ``out_dims``, ``bond_dims``, ``params`` (MPO cores), ``dense_params``
-        (the weight it replaced), ``rho`` (their ratio) and ``error`` (the
-        relative Frobenius error ``||W - W_mpo|| / ||W||``, exact).
+        One per compressed layer, in the model's order: ``name`` (its
+        qualified name), ``type`` (the dense module's class name), ``shape``
+        (of its weight matrix: (in, out) for a Linear, (C_in kh kw, C_out)
+        for a Conv2d, (num_embeddings, embedding_dim) for an Embedding),
+        ``in_dims``, ``out_dims``, ``bond_dims``, ``params`` (MPO cores),
+        ``dense_params`` (the weight it replaced), ``rho`` (their ratio) and
+        ``error`` (the relative Frobenius error ``||W - W_mpo|| / ||W||``,
+        exact; where the dims pad W, that of the padded matrix, a bound).
+    skipped : list of dict
+        The layers of a convertible type and size left dense: ``name``,
+        ``type`` and ``reason`` (the option the MPO layer does not support).
     params, dense_params : int
         Totals over the compressed layers.
     """
 
-    def __init__(self, layers):
-        self.layers = layers
+    def __init__(self, layers, skipped=()):
+        self.layers, self.skipped = layers, list(skipped)
         self.params = sum(layer["params"] for layer in layers)
         self.dense_params = sum(layer["dense_params"] for layer in layers)
 
@@ -51,17 +57,23 @@ class CompressionReport:
                          f"{layer['rho']:.4f}", f"{layer['error']:.2e}"))
         rows.append(("total", "", "", str(self.params), f"{self.rho:.4f}", ""))
         widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
-        return "\n".join("  ".join(cell.ljust(w) if c < 3 else cell.rjust(w)
-                                   for c, (cell, w) in enumerate(zip(row, widths))).rstrip() for row in rows)
+        lines = ["  ".join(cell.ljust(w) if c < 3 else cell.rjust(w)
+                           for c, (cell, w) in enumerate(zip(row, widths))).rstrip() for row in rows]
+        lines += [f"left dense: {layer['name']} ({layer['type']}): {layer['reason']}" for layer in self.skipped]
+        return "\n".join(lines)
 
     def __repr__(self):
-        return f"CompressionReport({len(self.layers)} layers, {self.params} params, rho={self.rho:.4f})"
+        skipped = f", {len(self.skipped)} left dense" if self.skipped else ""
+        return f"CompressionReport({len(self.layers)} layers, {self.params} params, rho={self.rho:.4f}{skipped})"
 
 
 def compress(module, *, bond_dim=None, tol=None, max_params=None, min_features=32):
-    """A copy of ``module`` with each large ``nn.Linear`` replaced by an ``MPOLinear``.
+    """A copy of ``module`` with each large layer replaced by its MPO layer.
 
-    Each layer's weight is factorised as :class:`MPOLinear` does and
+    ``nn.Linear`` becomes :class:`MPOLinear`, ``nn.Conv2d``
+    :class:`MPOConv2d` and ``nn.Embedding`` :class:`MPOEmbedding` (the layer
+    types registered with the seam of ``skltnn._layers``). Each layer's
+    weight matrix is factorised as its MPO layer does by default and
     decomposed by TT-SVD; its bond dimensions are chosen from the singular
     values of its own unfoldings. ``bond_dim`` caps them; ``tol`` keeps, per
     layer, the fewest parameters whose relative error is at most ``tol``;
@@ -70,7 +82,9 @@ def compress(module, *, bond_dim=None, tol=None, max_params=None, min_features=3
     per parameter, relative to the squared norm its layer keeps (so that no
     layer is starved, and rescaling a layer does not move the budget).
     Everything else in the model (other modules, biases, buffers, smaller
-    or subclassed Linear layers) is copied unchanged.
+    or subclassed layers) is copied unchanged, and so are layers with an
+    option the MPO layer does not support (a grouped convolution, say),
+    which the report lists with the option.
     Fine-tune the result with ordinary torch training: its cores are
     parameters.
 
@@ -88,16 +102,18 @@ def compress(module, *, bond_dim=None, tol=None, max_params=None, min_features=3
         Largest total number of MPO core parameters over the compressed
         layers (their biases, and everything else, are not counted).
     min_features : int, default=32
-        Only ``nn.Linear`` layers whose input and output widths are both at
-        least this are compressed.
+        Only layers whose weight matrix has both sides at least this are
+        compressed: (in, out) for a Linear, (C_in kh kw, C_out) for a
+        Conv2d, (num_embeddings, embedding_dim) for an Embedding.
 
     Returns
     -------
     compressed : torch.nn.Module
     report : CompressionReport
-        Per layer: shape, core dimensions, bond dimensions, parameters,
-        compression ratio rho and truncation error; ``print(report)`` shows
-        a table, ``report.to_dict()`` gives a dict.
+        Per layer: type, shape, core dimensions, bond dimensions,
+        parameters, compression ratio rho and truncation error, and the
+        layers left dense with why; ``print(report)`` shows a table,
+        ``report.to_dict()`` gives a dict.
 
     Examples
     --------
@@ -120,27 +136,34 @@ def compress(module, *, bond_dim=None, tol=None, max_params=None, min_features=3
     if max_params is not None and (not isinstance(max_params, numbers.Integral) or max_params < 1):
         raise ValueError(f"max_params must be a positive integer, got {max_params!r}")
     compressed = copy.deepcopy(module)
-    # A Linear reached under several names is one layer (weights shared).
-    linears = {}
+    # A layer reached under several names is one layer (weights shared).
+    found, skipped = {}, {}
     for name, child in compressed.named_modules(remove_duplicate=False):
-        if type(child) is nn.Linear and min(child.in_features, child.out_features) >= min_features:
-            linears.setdefault(id(child), (child, []))[1].append(name)
-    if not linears:
-        warnings.warn(f"compress: no nn.Linear with both widths >= min_features={min_features}; "
-                      f"the model is returned unchanged", UserWarning)
-    layers = [_Layer(linear, names[0]) for linear, names in linears.values()]
+        layer_type = mpo_layer_type(child)
+        if layer_type is None or min(layer_type.dense_matrix(child).shape) < min_features:
+            continue
+        reason = layer_type.unsupported(child)
+        if reason:
+            skipped.setdefault(id(child), dict(name=name, type=type(child).__name__, reason=reason))
+        else:
+            found.setdefault(id(child), (child, layer_type, []))[2].append(name)
+    if not found:
+        warnings.warn(f"compress: no nn.Linear, nn.Conv2d or nn.Embedding whose weight matrix has both sides >= "
+                      f"min_features={min_features} could be compressed; the model is returned unchanged",
+                      UserWarning)
+    layers = [_Layer(child, layer_type, names[0]) for child, layer_type, names in found.values()]
     _choose_ranks(layers, bond_dim, tol, max_params)
     summaries = []
-    for layer, (_, names) in zip(layers, linears.values()):
+    for layer, (_, _, names) in zip(layers, found.values()):
         replacement, summary = layer.build()
         summaries.append(summary)
         for name in names:
-            if not name:  # the model is the Linear itself
+            if not name:  # the model is the layer itself
                 compressed = replacement
                 continue
             parent, _, attribute = name.rpartition(".")
             setattr(compressed.get_submodule(parent), attribute, replacement)
-    return compressed, CompressionReport(summaries)
+    return compressed, CompressionReport(summaries, skipped.values())
 
 
 def _choose_ranks(layers, cap, tol, max_params):
@@ -187,24 +210,28 @@ def _grow(layers, cap, budget=math.inf, done=lambda: False):
 
 
 class _Layer:
-    """One Linear's weight as an exact MPO, its bond spectra and chosen ranks."""
+    """One dense module's weight matrix as an exact MPO, its bond spectra and chosen ranks."""
 
-    def __init__(self, linear, name):
-        self.linear, self.name = linear, name
-        self.in_dims, self.out_dims = factorize_layer(linear.in_features, linear.out_features)
+    def __init__(self, module, layer_type, name):
+        self.module, self.layer_type, self.name = module, layer_type, name
+        weight = layer_type.dense_matrix(module)
+        self.shape = tuple(weight.shape)
+        self.in_dims, self.out_dims = layer_type.default_dims(*self.shape)
         # float64 on the CPU: the spectra decide the ranks, and the SVDs are small.
-        W = linear.weight.detach().to("cpu", torch.float64).T
+        W = weight.detach().to("cpu", torch.float64)
+        self.squared_norm = float(W.square().sum())
+        # Where the dims pad the matrix, zero rows and columns.
+        W = torch.nn.functional.pad(W, (0, math.prod(self.out_dims) - W.shape[1],
+                                        0, math.prod(self.in_dims) - W.shape[0]))
         self.exact = MPO.from_dense(W, self.in_dims, self.out_dims)
         # Per bond, the squared singular values and their tails (what keeping r of them discards).
         squares = [s.square() for s in bond_spectra(self.exact.cores)]
         self.spectra = [s.tolist() for s in squares]
         self.tails = [s.flip(0).cumsum(0).flip(0).tolist() + [0.0] for s in squares]
         self.sizes = [i * o for i, o in zip(self.in_dims, self.out_dims)]
-        self.squared_norm = float(W.square().sum())
         # Singular values at the rounding level of the layer's dtype are not worth a parameter.
-        self.negligible = (torch.finfo(linear.weight.dtype).eps ** 2) * self.squared_norm
+        self.negligible = (torch.finfo(weight.dtype).eps ** 2) * self.squared_norm
         self.ranks = [1] * len(self.spectra)
-
     def params(self):
         bonds = [1, *self.ranks, 1]
         return sum(bonds[k] * size * bonds[k + 1] for k, size in enumerate(self.sizes))
@@ -233,19 +260,18 @@ class _Layer:
             yield s[r], bonds[k] * self.sizes[k] + self.sizes[k + 1] * bonds[k + 2], k
 
     def build(self):
-        """The MPOLinear at the chosen ranks, and its entry in the report."""
+        """The MPO layer at the chosen ranks, and its entry in the report."""
         rounded, error = truncation_sweep(list(self.exact.cores), self.ranks, 0.0)
-        weight = self.linear.weight
+        weight = self.layer_type.dense_matrix(self.module)
         mpo = MPO([c.to(dtype=weight.dtype, device=weight.device) for c in rounded])
-        bias = None if self.linear.bias is None else self.linear.bias.detach()
-        layer = MPOLinear.from_mpo(mpo, bias)
-        layer.train(self.linear.training)
+        layer = self.layer_type.from_module_mpo(self.module, mpo)
+        layer.train(self.module.training)
         for core in layer.cores:  # a frozen layer stays frozen
             core.requires_grad_(weight.requires_grad)
-        if bias is not None:
-            layer.bias.requires_grad_(self.linear.bias.requires_grad)
-        params, dense = mpo.n_params, self.linear.in_features * self.linear.out_features
+        if layer.bias is not None:
+            layer.bias.requires_grad_(self.module.bias.requires_grad)
+        params, dense = mpo.n_params, math.prod(self.shape)
         relative_error = math.sqrt(max(float(error), 0.0) / self.squared_norm) if self.squared_norm else 0.0
-        return layer, dict(name=self.name, shape=mpo.shape, in_dims=self.in_dims, out_dims=self.out_dims,
-                           bond_dims=mpo.bond_dims, params=params, dense_params=dense, rho=params / dense,
-                           error=relative_error)
+        return layer, dict(name=self.name, type=type(self.module).__name__, shape=self.shape, in_dims=self.in_dims,
+                           out_dims=self.out_dims, bond_dims=mpo.bond_dims, params=params, dense_params=dense,
+                           rho=params / dense, error=relative_error)

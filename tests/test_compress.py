@@ -1,4 +1,4 @@
-"""compress: every large nn.Linear of any torch model becomes an MPOLinear."""
+"""compress: every large nn.Linear, nn.Conv2d and nn.Embedding of any torch model becomes its MPO layer."""
 
 import copy
 import io
@@ -200,6 +200,72 @@ def test_a_bare_linear_compresses_and_a_model_without_one_warns():
     linear = nn.Linear(64, 64)
     compressed, report = compress(linear, bond_dim=2)
     assert isinstance(compressed, MPOLinear) and report.layers[0]["name"] == ""
-    with pytest.warns(UserWarning, match="no nn.Linear with both widths >= min_features=32"):
+    with pytest.warns(UserWarning, match="both sides >= min_features=32"):
         unchanged, report = compress(nn.Sequential(nn.Linear(8, 4)), bond_dim=2)
     assert type(unchanged[0]) is nn.Linear and report.layers == []
+
+
+class ConvNet(nn.Module):
+    """A LeNet-style CNN and a token model's embedding, beside the layers compress leaves dense."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.embed = nn.Embedding(500, 32, padding_idx=0)
+        self.conv1 = nn.Conv2d(1, 6, 5, padding=2)  # a 25 x 6 kernel matrix: below min_features
+        self.conv2 = nn.Conv2d(6, 32, 5)
+        self.grouped = nn.Conv2d(32, 32, 3, padding=1, groups=2)
+        self.reflect = nn.Conv2d(32, 32, 3, padding=1, padding_mode="reflect")
+        self.fc = nn.Linear(32 * 2 * 2 + 32, 40)
+
+    def forward(self, image, tokens):
+        h = torch.relu(self.conv1(image))
+        h = torch.nn.functional.max_pool2d(torch.relu(self.conv2(h)), 2)
+        h = self.reflect(torch.relu(self.grouped(h)))
+        return self.fc(torch.cat([h.flatten(1), self.embed(tokens).mean(1)], 1))
+
+
+@pytest.fixture
+def conv_net_inputs():
+    g = torch.Generator().manual_seed(1)
+    return torch.randn(3, 1, 8, 8, dtype=torch.float64, generator=g), torch.randint(0, 500, (3, 7), generator=g)
+
+
+def test_a_cnn_and_an_embedding_model_are_unchanged_at_tol_0(conv_net_inputs):
+    model = ConvNet().double()
+    compressed, report = compress(model, tol=0)
+    assert {layer["name"]: layer["type"] for layer in report.layers} == {
+        "embed": "Embedding", "conv2": "Conv2d", "fc": "Linear"}
+    assert (type(compressed.embed).__name__, type(compressed.conv2).__name__) == ("MPOEmbedding", "MPOConv2d")
+    assert type(compressed.conv1) is nn.Conv2d
+    torch.testing.assert_close(compressed(*conv_net_inputs), model(*conv_net_inputs))
+    assert report.to_dict()["conv2"]["shape"] == (150, 32)
+
+
+def test_layers_with_unsupported_options_are_left_dense_and_reported():
+    compressed, report = compress(ConvNet(), bond_dim=2)
+    assert type(compressed.grouped) is nn.Conv2d and type(compressed.reflect) is nn.Conv2d
+    reasons = {layer["name"]: layer["reason"] for layer in report.skipped}
+    assert "groups=2" in reasons["grouped"] and "padding_mode='reflect'" in reasons["reflect"]
+    assert "left dense: grouped (Conv2d): groups=2" in str(report) and "2 left dense" in repr(report)
+
+
+@pytest.mark.parametrize("budget", [3000, 8000])
+def test_the_budget_covers_convolutions_and_embeddings(budget, conv_net_inputs):
+    compressed, report = compress(ConvNet().double(), max_params=budget)
+    assert report.params <= budget
+    cores = sum(p.numel() for name, p in compressed.named_parameters() if ".cores." in name)
+    assert cores == report.params
+    assert torch.isfinite(compressed(*conv_net_inputs)).all()
+
+
+def test_a_compressed_cnn_round_trips_through_state_dict_and_pickle(conv_net_inputs):
+    compressed, _ = compress(ConvNet().double(), bond_dim=3)
+    again, _ = compress(ConvNet().double(), bond_dim=3)
+    with torch.no_grad():
+        for p in again.parameters():
+            p.add_(1.0)
+    again.load_state_dict(compressed.state_dict())
+    expected = compressed(*conv_net_inputs)
+    torch.testing.assert_close(again(*conv_net_inputs), expected, rtol=0, atol=0)
+    torch.testing.assert_close(pickle.loads(pickle.dumps(compressed))(*conv_net_inputs), expected, rtol=0, atol=0)

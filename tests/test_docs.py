@@ -48,16 +48,21 @@ def check_scaling(ns):
 
 
 def check_compression(ns):
-    # The report's table is the one the page shows.
-    shown = re.search(r"```\n(layer .*?)```", (DOCS / "compression.md").read_text(), flags=re.S).group(1)
-    assert str(ns["report"]) == shown.rstrip("\n")
+    # The reports' tables are the ones the page shows.
+    shown = re.findall(r"```\n(layer .*?)```", (DOCS / "compression.md").read_text(), flags=re.S)
+    assert [str(ns["report"]), str(ns["cnn_report"])] == [table.rstrip("\n") for table in shown[:2]]
+    assert type(ns["small_cnn"].conv2).__name__ == "Conv2d" and type(ns["small_cnn"].tags).__name__ == "MPOEmbedding"
     assert ns["report"].params <= 6000 and type(ns["small"][4]).__name__ == "Linear"
     assert ns["total"].bond_dims == (12,) * 7 and ns["rounded"].bond_dims == (8,) * 7
     error = (ns["total"] - ns["rounded"]).norm()
     assert ns["total"].truncation_error(8) == pytest.approx(error, rel=1e-6)
 
 
-CHECKS = {"scaling.md": check_scaling, "compression.md": check_compression}
+def check_user_guide(ns):
+    assert ns["conv"].matrix_shape == (144, 32) and ns["emb"].n_params == 115_200
+
+
+CHECKS = {"scaling.md": check_scaling, "compression.md": check_compression, "user_guide.md": check_user_guide}
 
 
 RESULTS = DOCS.parent / "benchmarks" / "results"

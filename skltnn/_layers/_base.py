@@ -7,15 +7,16 @@ from torch import nn
 
 
 class TensorLayer(nn.Module, ABC):
-    """A linear layer ``y = x @ W + b`` whose weight W is a tensor network.
+    """A layer whose weight, a matrix W of shape ``matrix_shape``, is a tensor network.
 
-    W (``in_features`` x ``out_features``) is held as cores joined by
-    ``n_bonds`` bonds, numbered in the order a sweep visits them. The
-    two-site sweep needs of a layer only what is declared here: merge the
-    two cores at a bond into one bond tensor, use the layer with a bond
-    tensor in their place, and split it back at a given rank, with the
-    layer kept in canonical form so that the kept singular values are the
-    bond's spectrum.
+    W is held as cores joined by ``n_bonds`` bonds, numbered in the order a
+    sweep visits them. How the layer applies W to its input (``x @ W`` for
+    a linear layer, unfolded patches ``@ W`` for a convolution) is the
+    subclass's ``forward``; the solvers see only W. The two-site sweep needs
+    of a layer only what is declared here: merge the two cores at a bond
+    into one bond tensor, use the layer with a bond tensor in their place,
+    and split it back at a given rank, with the layer kept in canonical
+    form so that the kept singular values are the bond's spectrum.
 
     A *weight* (what :meth:`weight` returns, and
     :class:`DenseWeight`) is any object with ``apply(x)`` (``x @ W``),
@@ -24,7 +25,8 @@ class TensorLayer(nn.Module, ABC):
 
     Attributes
     ----------
-    in_features, out_features : int
+    matrix_shape : tuple of int
+        The shape (rows, columns) of W.
     bias : torch.nn.Parameter or None
     """
 
@@ -82,20 +84,11 @@ class TensorLayer(nn.Module, ABC):
 
     @abstractmethod
     def to_dense(self):
-        """W as a dense (in_features, out_features) tensor."""
-
-    def forward(self, x):
-        """``x @ W + b`` over the last dimension of x."""
-        if x.shape[-1] != self.in_features:
-            raise ValueError(
-                f"expected input with last dimension {self.in_features}, got shape {tuple(x.shape)}"
-            )
-        y = self.weight().apply(x.reshape(-1, self.in_features)).reshape(*x.shape[:-1], self.out_features)
-        return y if self.bias is None else y + self.bias
+        """W as a dense tensor of shape ``matrix_shape``."""
 
 
 class DenseWeight:
-    """A weight held as its dense matrix W (in_features, out_features)."""
+    """A weight held as its dense matrix W."""
 
     def __init__(self, matrix):
         self.matrix = matrix
