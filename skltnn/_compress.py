@@ -100,7 +100,8 @@ def compress(module, *, bond_dim=None, tol=None, max_params=None, min_features=3
         weights' dtype: the outputs do not change).
     max_params : int, optional
         Largest total number of MPO core parameters over the compressed
-        layers (their biases, and everything else, are not counted).
+        layers (their biases, and everything else, are not counted). No
+        layer gets more core parameters than its dense weight has.
     min_features : int, default=32
         Only layers whose weight matrix has both sides at least this are
         compressed: (in, out) for a Linear, (C_in kh kw, C_out) for a
@@ -176,6 +177,9 @@ def _choose_ranks(layers, cap, tol, max_params):
                 f"max_params={max_params} is below the smallest MPOs of the layers to compress (bond "
                 f"dimension 1: {smallest} parameters); raise it, or raise min_features to compress fewer layers"
             )
+        # A budget buys compression: no layer gets more parameters than its dense weights.
+        for layer in layers:
+            layer.max_params = math.prod(layer.shape)
         _grow(layers, cap, budget=max_params - smallest)
     elif tol is None:
         for layer in layers:
@@ -232,6 +236,7 @@ class _Layer:
         # Singular values at the rounding level of the layer's dtype are not worth a parameter.
         self.negligible = (torch.finfo(weight.dtype).eps ** 2) * self.squared_norm
         self.ranks = [1] * len(self.spectra)
+        self.max_params = math.inf
     def params(self):
         bonds = [1, *self.ranks, 1]
         return sum(bonds[k] * size * bonds[k + 1] for k, size in enumerate(self.sizes))
@@ -248,16 +253,20 @@ class _Layer:
     def candidates(self, cap):
         """(gain, cost, bond) of raising each bond by one: the squared singular
         value it keeps, and the parameters it adds. A bond grows only while
-        its neighbours' cores can feed it (``r_k <= r_(k-1) i_k o_k``) and
-        its next singular value is above the rounding level."""
+        its neighbours' cores can feed it (``r_k <= r_(k-1) i_k o_k``), its
+        next singular value is above the rounding level and the layer stays
+        within ``max_params``."""
         bonds = [1, *self.ranks, 1]
+        params = self.params()
         for k, s in enumerate(self.spectra):
             r = bonds[k + 1]
             if r >= len(s) or (cap is not None and r >= cap) or s[r] <= self.negligible:
                 continue
             if r + 1 > bonds[k] * self.sizes[k] or r + 1 > bonds[k + 2] * self.sizes[k + 1]:
                 continue
-            yield s[r], bonds[k] * self.sizes[k] + self.sizes[k + 1] * bonds[k + 2], k
+            cost = bonds[k] * self.sizes[k] + self.sizes[k + 1] * bonds[k + 2]
+            if params + cost <= self.max_params:
+                yield s[r], cost, k
 
     def build(self):
         """The MPO layer at the chosen ranks, and its entry in the report."""

@@ -292,9 +292,10 @@ def planned_supercores(cores, batch):
     return [merge_cores(cores[start:stop]) for start, stop in groups]
 
 
-def mpo_matmul(x, cores):
-    """``x @ W`` for x of shape (B, N_in) by the cheapest contraction plan."""
-    supers = planned_supercores(cores, x.shape[0])
+def mpo_matmul(x, cores, merge=planned_supercores):
+    """``x @ W`` for x of shape (B, N_in) by the cheapest contraction plan
+    (``merge(cores, batch)``: its super-cores)."""
+    supers = merge(cores, x.shape[0])
     if len(supers) == 1:
         return x @ supers[0].reshape(supers[0].shape[1], supers[0].shape[2])
     return contract_cores_with_input(supers, x)

@@ -269,3 +269,11 @@ def test_a_compressed_cnn_round_trips_through_state_dict_and_pickle(conv_net_inp
     expected = compressed(*conv_net_inputs)
     torch.testing.assert_close(again(*conv_net_inputs), expected, rtol=0, atol=0)
     torch.testing.assert_close(pickle.loads(pickle.dumps(compressed))(*conv_net_inputs), expected, rtol=0, atol=0)
+
+
+def test_a_budget_never_gives_a_layer_more_parameters_than_its_dense_weight():
+    # A 25 x 32 kernel matrix beside large layers: before the cap the budget bought it 1.5x its weights.
+    model = nn.Sequential(nn.Conv2d(1, 32, 5, padding=2), nn.Flatten(), nn.Linear(32 * 16, 256))
+    _, report = compress(model, max_params=60_000, min_features=16)
+    assert all(layer["params"] <= layer["dense_params"] for layer in report.layers)
+    assert report.to_dict()["0"]["params"] > 32  # it still grew

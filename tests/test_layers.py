@@ -194,3 +194,16 @@ def test_a_split_that_keeps_the_shape_updates_the_parameters_in_place():
     assert all(a is b for a, b in zip(layer.cores, same))  # the optimiser's references stay valid
     layer.split(0, layer.merge(0) + 0.1, direction="left", max_rank=4, cutoff=0.0)
     assert layer.cores[0] is not same[0] and layer.bond_dim == 4
+
+
+def test_inference_keeps_the_merged_cores_until_they_change():
+    # Outside autograd the plan's super-cores are merged once; a step on the cores must not leave them stale.
+    layer = MPOLinear(1024, 1024, bond_dim=16, random_state=0)
+    x = torch.randn(1, 1024)
+    with torch.no_grad():
+        torch.testing.assert_close(layer(x), x @ layer.to_dense() + layer.bias, rtol=1e-4, atol=1e-5)
+        (plan, _), = layer.__dict__["_supercores"][1].items()
+        start, stop = next(group for group in plan if group[1] - group[0] > 1)  # cores merged, and kept
+        layer.cores[start].mul_(2.0)  # in place, as an optimiser's step
+        torch.testing.assert_close(layer(x), x @ layer.to_dense() + layer.bias, rtol=1e-4, atol=1e-5)
+    assert "_supercores" not in pickle.loads(pickle.dumps(layer)).__dict__

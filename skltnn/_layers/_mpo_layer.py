@@ -12,7 +12,8 @@ import math
 import torch
 from torch import nn
 
-from .._contract import BondEnvironment, BondMap, contraction_plan, merge_cores, merge_pair, mpo_matmul, squared_norm
+from .._contract import (BondEnvironment, BondMap, contraction_plan, merge_cores, merge_pair, mpo_matmul,
+                         planned_supercores, squared_norm)
 from .._factorize import factorize_layer
 from .._linalg import leading_svd, svd, truncation_rank
 from .._mpo import MPO, bond_spectra, check_bond_dim, check_dims, left_orthonormalize, right_orthonormalize
@@ -44,16 +45,17 @@ class CoreChain:
     """A weight held as a chain of MPO cores (a bond tensor may stand for two).
 
     ``shape``: the layer's matrix shape, the leading block of the cores'
-    matrix (by default all of it).
+    matrix (by default all of it). ``merge(cores, batch)``: the super-cores
+    of the contraction plan for a batch (by default merged on each call).
     """
 
-    def __init__(self, cores, shape=None):
-        self.cores = cores
+    def __init__(self, cores, shape=None, merge=planned_supercores):
+        self.cores, self.merge = cores, merge
         self.mpo_shape = (math.prod(c.shape[1] for c in cores), math.prod(c.shape[2] for c in cores))
         self.shape = self.mpo_shape if shape is None else tuple(shape)
 
     def apply(self, x):
-        return leading(mpo_matmul(padded(x, self.mpo_shape[0]), self.cores), self.shape[1])
+        return leading(mpo_matmul(padded(x, self.mpo_shape[0]), self.cores, self.merge), self.shape[1])
 
     def apply_transpose(self, grad):
         transposed = [c.transpose(1, 2) for c in self.cores]
@@ -206,7 +208,33 @@ class MPOLayer(TensorLayer):
         return len(self.cores) - 1
 
     def weight(self):
-        return CoreChain(list(self.cores), self.matrix_shape)
+        cores = list(self.cores)
+        # Outside autograd (inference) the plan's super-cores are kept between calls.
+        merge = planned_supercores if torch.is_grad_enabled() else self._kept_supercores
+        return CoreChain(cores, self.matrix_shape, merge)
+
+    def _kept_supercores(self, cores, batch):
+        """The plan's super-cores for ``batch`` rows, merged once while the
+        cores do not change, when together they hold no more entries than
+        the cores (so that inference memory stays within twice the MPO's);
+        merged on each call otherwise."""
+        versions = tuple((c.data_ptr(), c._version) for c in cores)
+        kept = self.__dict__.get("_supercores")
+        if kept is None or kept[0] != versions:
+            kept = self.__dict__["_supercores"] = (versions, {})
+        plan = contraction_plan(tuple(tuple(c.shape) for c in cores), batch)
+        if plan not in kept[1]:
+            supers = planned_supercores(cores, batch)
+            if sum(s.numel() for s in supers) > sum(c.numel() for c in cores):
+                return supers
+            kept[1][plan] = supers
+        return kept[1][plan]
+
+    def __getstate__(self):
+        # The kept super-cores are a cache: not pickled or deep-copied.
+        state = dict(super().__getstate__())
+        state.pop("_supercores", None)
+        return state
 
     def merge(self, bond):
         # In the layout of a merged core, (D_left, i1 i2, o1 o2, D_right), so
