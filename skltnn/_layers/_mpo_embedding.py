@@ -140,8 +140,10 @@ class MPOEmbedding(MPOLayer):
         running, o_done = None, 1
         for core, stride in zip(self.cores, strides):
             d_left, radix, o, d_right = core.shape
-            # The slices at each row's digit: (len, D_left, o D_right).
-            slices = core[:, torch.div(index, stride, rounding_mode="floor") % radix].transpose(0, 1)
+            # The slices at each row's digit, (len, D_left, o D_right): one gather from the core with its
+            # digit first.
+            by_digit = core.permute(1, 0, 2, 3).contiguous()
+            slices = by_digit.index_select(0, torch.div(index, stride, rounding_mode="floor") % radix)
             slices = slices.reshape(len(index), d_left, o * d_right)
             running = slices if running is None else torch.bmm(running, slices)
             o_done *= o
