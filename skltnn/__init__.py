@@ -13,5 +13,5 @@ from ._regressor import TNNRegressor
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["MPO", "CompressionReport", "MPOConv2d", "MPOEmbedding", "MPOLinear", "TNNClassifier", "TNNRegressor", "balanced_factors", "compress",
-           "__version__"]
+__all__ = ["MPO", "CompressionReport", "MPOConv2d", "MPOEmbedding", "MPOLinear", "TNNClassifier", "TNNRegressor",
+           "balanced_factors", "compress", "__version__"]

@@ -237,6 +237,7 @@ class _Layer:
         self.negligible = (torch.finfo(weight.dtype).eps ** 2) * self.squared_norm
         self.ranks = [1] * len(self.spectra)
         self.max_params = math.inf
+
     def params(self):
         bonds = [1, *self.ranks, 1]
         return sum(bonds[k] * size * bonds[k + 1] for k, size in enumerate(self.sizes))
