@@ -8,7 +8,7 @@ import pytest
 import torch
 from sklearn.datasets import make_classification
 
-from skltnn import TNNClassifier, TNNRegressor
+from skltnn import MPOConv2d, MPOEmbedding, TNNClassifier, TNNRegressor
 from skltnn._device import resolve_device, to_tensor
 from skltnn._linalg import svd
 
@@ -147,3 +147,12 @@ def test_gpu_fitted_model_loads_without_cuda(tmp_path):
     )
     subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True,
                    env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
+
+
+@requires_cuda
+def test_conv_and_embedding_layers_run_on_the_gpu_as_on_the_cpu():
+    conv = MPOConv2d(16, 32, 3, padding=1, bond_dim=4, random_state=0)
+    emb = MPOEmbedding(10_000, 32, padding_idx=0, bond_dim=8, random_state=0)
+    x, index = torch.randn(4, 16, 12, 12), torch.tensor([[0, 5, 9_999], [17, 5, 3]])
+    torch.testing.assert_close(conv.cuda()(x.cuda()).cpu(), conv.cpu()(x), rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(emb.cuda()(index.cuda()).cpu(), emb.cpu()(index), rtol=1e-4, atol=1e-4)
