@@ -158,14 +158,14 @@ class MPOConv2d(MPOLayer):
         (their copy counted too) with the cores."""
         shapes = tuple(tuple(c.shape) for c in self.cores)
         plan = contraction_plan(shapes, rows)
-        rebuild = ((0, len(shapes)),)
-        if plan == rebuild:
+        if plan == ((0, len(shapes)),):
             return True
+        rebuild = group_cost(shapes, 0, len(shapes), rows)
+        if rebuild is None:  # the kernel would be too large to build
+            return False
         macs, elements = plan_cost(shapes, rows, plan)
-        rebuild_macs, rebuild_elements = plan_cost(shapes, rows, rebuild) if group_cost(
-            shapes, 0, len(shapes), rows) else (math.inf, 0)
         unfolded = rows * self.mpo_shape[0]
-        return rebuild_macs + MEMORY_COST * rebuild_elements <= macs + MEMORY_COST * (elements + unfolded)
+        return rebuild[0] + MEMORY_COST * rebuild[1] <= macs + MEMORY_COST * (elements + unfolded)
 
     def output_size(self, height, width):
         """(H_out, W_out) for an input of ``height`` x ``width``."""
