@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from skltnn import MPOEmbedding
-from skltnn._layers import embedding_dims
+from skltnn._layers import _mpo_embedding, embedding_dims
 
 
 def test_lookups_are_the_rows_of_the_table_the_cores_hold():
@@ -106,3 +106,11 @@ def test_bad_settings_are_clear_errors():
         MPOEmbedding(10, 4, in_dims=(3, 3), out_dims=(2, 2))
     with pytest.raises(TypeError, match="nn.Embedding, got Linear"):
         MPOEmbedding.from_embedding(nn.Linear(3, 3))
+
+
+def test_a_lookup_in_parts_gives_the_same_rows(monkeypatch):
+    # Lookups gather at most LOOKUP_ENTRIES slice entries at a time: here a few rows per part.
+    emb = MPOEmbedding(1000, 24, bond_dim=5, dtype=torch.float64, random_state=0)
+    index = torch.randint(0, 1000, (50,))
+    monkeypatch.setattr(_mpo_embedding, "LOOKUP_ENTRIES", 64)
+    torch.testing.assert_close(emb(index), emb.to_dense()[index])

@@ -13,6 +13,9 @@ from ._registry import register
 # A table's cores by default: three, as the tensor-train embeddings of
 # TT-Rec, two for small tables.
 EMBEDDING_CORES = 3
+# A lookup gathers each core's slices for this many entries at most at a time
+# (4 MB in float32), so that its working memory does not grow with the batch.
+LOOKUP_ENTRIES = 2**20
 
 
 def embedding_dims(num_embeddings, embedding_dim, n_cores=None):
@@ -159,7 +162,8 @@ class MPOEmbedding(MPOLayer):
             raise IndexError(f"index {int(bad)} is out of range for an embedding of {self.num_embeddings} rows")
         # Each distinct row once: repeated indices (tokens) cost nothing more.
         unique, inverse = torch.unique(flat, return_inverse=True)
-        rows = self.rows(unique)
+        per_row = max(c.shape[0] * c.shape[2] * c.shape[3] for c in self.cores)
+        rows = torch.cat([self.rows(part) for part in unique.split(max(1, LOOKUP_ENTRIES // per_row))])
         if self.padding_idx is not None:
             rows = torch.where((unique == self.padding_idx)[:, None], self.padding_row, rows)
         return rows[inverse].reshape(*indices.shape, self.embedding_dim)
