@@ -137,16 +137,20 @@ class MPOEmbedding(MPOLayer):
         return layer
 
     # ---------------------------------------------------------------- lookup
-    def rows(self, index):
-        """The table's rows ``index`` (a 1-D LongTensor), shape (len, embedding_dim)."""
+    def rows(self, index, by_digit=None):
+        """The table's rows ``index`` (a 1-D LongTensor), shape (len, embedding_dim).
+
+        ``by_digit``: the cores with their digit index first (contiguous), if
+        already at hand.
+        """
+        if by_digit is None:
+            by_digit = [core.permute(1, 0, 2, 3).contiguous() for core in self.cores]
         strides = [math.prod(c.shape[1] for c in self.cores[k + 1:]) for k in range(len(self.cores))]
         running, o_done = None, 1
-        for core, stride in zip(self.cores, strides):
-            d_left, radix, o, d_right = core.shape
-            # The slices at each row's digit, (len, D_left, o D_right): one gather from the core with its
-            # digit first.
-            by_digit = core.permute(1, 0, 2, 3).contiguous()
-            slices = by_digit.index_select(0, torch.div(index, stride, rounding_mode="floor") % radix)
+        for core, stride in zip(by_digit, strides):
+            radix, d_left, o, d_right = core.shape
+            # The slices at each row's digit, (len, D_left, o D_right), in one gather.
+            slices = core.index_select(0, torch.div(index, stride, rounding_mode="floor") % radix)
             slices = slices.reshape(len(index), d_left, o * d_right)
             running = slices if running is None else torch.bmm(running, slices)
             o_done *= o
@@ -162,8 +166,10 @@ class MPOEmbedding(MPOLayer):
             raise IndexError(f"index {int(bad)} is out of range for an embedding of {self.num_embeddings} rows")
         # Each distinct row once: repeated indices (tokens) cost nothing more.
         unique, inverse = torch.unique(flat, return_inverse=True)
-        per_row = max(c.shape[0] * c.shape[2] * c.shape[3] for c in self.cores)
-        rows = torch.cat([self.rows(part) for part in unique.split(max(1, LOOKUP_ENTRIES // per_row))])
+        by_digit = [core.permute(1, 0, 2, 3).contiguous() for core in self.cores]
+        per_row = max(c[0].numel() for c in by_digit)
+        parts = unique.split(max(1, LOOKUP_ENTRIES // per_row))
+        rows = torch.cat([self.rows(part, by_digit) for part in parts])
         if self.padding_idx is not None:
             rows = torch.where((unique == self.padding_idx)[:, None], self.padding_row, rows)
         return rows[inverse].reshape(*indices.shape, self.embedding_dim)
