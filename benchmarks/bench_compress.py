@@ -29,7 +29,6 @@ and plots accuracy and latency against bytes to docs/images/compression.png.
 
 import argparse
 import copy
-import time
 import warnings
 from pathlib import Path
 
@@ -37,6 +36,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from _results import recorded
+from _timing import fastest
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
@@ -239,15 +239,8 @@ def latency(model, X, batch, repeats):
     """Seconds of one forward pass on ``batch`` rows: the fastest of
     ``repeats`` (the least disturbed by the rest of the machine)."""
     x = X[:batch]
-    times = []
     with torch.inference_mode():
-        for _ in range(3):
-            model(x)
-        for _ in range(repeats):
-            start = time.perf_counter()
-            model(x)
-            times.append(time.perf_counter() - start)
-    return min(times)
+        return fastest(lambda: model(x), repeats, warmup=3)
 
 
 def timings(model, data):

@@ -11,37 +11,15 @@ unfolded patches contracted with the cores) and the parameters.
 """
 
 import argparse
-import time
 
 import torch
 from _results import recorded
+from _timing import inference_and_training
 from torch import nn
 
 from skltnn import MPOConv2d
 
 BATCH, SIZE = 32, 16
-
-
-def fastest(step, repeats):
-    step()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
-def timings(layer, x, repeats):
-    def inference():
-        with torch.no_grad():
-            layer(x)
-
-    def training():
-        layer.zero_grad(set_to_none=True)
-        layer(x).sum().backward()
-
-    return fastest(inference, repeats), fastest(training, repeats)
 
 
 def main():
@@ -59,10 +37,10 @@ def main():
         for channels in args.channels:
             x = torch.randn(BATCH, channels, SIZE, SIZE)
             dense = nn.Conv2d(channels, channels, 3, padding=1)
-            dense_infer, dense_train = timings(dense, x, args.repeats)
+            dense_infer, dense_train = inference_and_training(dense, x, args.repeats)
             for bond_dim in args.bond_dims:
                 layer = MPOConv2d(channels, channels, 3, padding=1, bond_dim=bond_dim)
-                infer, train = timings(layer, x, args.repeats)
+                infer, train = inference_and_training(layer, x, args.repeats)
                 path = "kernel" if layer.rebuilds_kernel(BATCH * SIZE * SIZE) else "cores"
                 print(f"{channels:>9}{bond_dim:>5}{path:>9}{layer.n_params:>10,}{dense.weight.numel():>14,}"
                       f"{infer * 1e3:>10.2f}{dense_infer * 1e3:>10.2f}{infer / dense_infer:>7.2f}"

@@ -10,10 +10,10 @@ the repeats, against nn.Embedding in the same process.
 """
 
 import argparse
-import time
 
 import torch
 from _results import recorded
+from _timing import inference_and_training
 from torch import nn
 from torch.profiler import ProfilerActivity, profile
 
@@ -21,16 +21,7 @@ from skltnn import MPOEmbedding
 
 BOND_DIMS = (4, 8, 16, 32, 64)
 LOOKUP = 4096
-
-
-def fastest(step, repeats=20):
-    step()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return min(times)
+REPEATS = 20
 
 
 def peak_bytes(table, index):
@@ -44,18 +35,6 @@ def peak_bytes(table, index):
     return peak
 
 
-def timings(table, index):
-    def forward():
-        with torch.no_grad():
-            table(index)
-
-    def backward():
-        table.zero_grad(set_to_none=True)
-        table(index).sum().backward()
-
-    return fastest(forward), fastest(backward)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -66,7 +45,7 @@ def main():
               f"lookups of {LOOKUP} random rows")
         index = torch.randint(0, args.rows, (LOOKUP,), generator=torch.Generator().manual_seed(0))
         dense = nn.Embedding(args.rows, args.dim)
-        dense_forward, dense_backward = timings(dense, index)
+        dense_forward, dense_backward = inference_and_training(dense, index, REPEATS)
         table_mb = 4 * dense.weight.numel() / 2**20
         print(f"{'table':<28}{'params':>12}{'of dense':>10}{'lookup MB':>11}{'of table':>10}{'forward ms':>12}"
               f"{'/ dense':>9}{'fwd+bwd ms':>12}{'/ dense':>9}")
@@ -75,7 +54,7 @@ def main():
               f"{dense_forward * 1e3:>12.3f}{1:>9.2f}{dense_backward * 1e3:>12.3f}{1:>9.2f}")
         for bond_dim in BOND_DIMS:
             table = MPOEmbedding(args.rows, args.dim, bond_dim=bond_dim, random_state=0)
-            forward, backward = timings(table, index)
+            forward, backward = inference_and_training(table, index, REPEATS)
             dims = "x".join(str(c.shape[1]) for c in table.cores)
             lookup = peak_bytes(table, index) / 2**20
             print(f"{f'MPOEmbedding D={bond_dim} ({dims})':<28}{table.n_params:>12,}"

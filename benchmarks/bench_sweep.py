@@ -13,7 +13,6 @@ matmul rate (the practical ceiling).
 """
 
 import argparse
-import time
 
 import numpy as np
 import torch
@@ -28,16 +27,9 @@ from skltnn._solvers import DMRGSweeper
 from skltnn._solvers._sweep import _EnvironmentBond, _HandWrittenBond
 
 from _results import recorded
+from _timing import fastest
 
-
-def best_of(fn, repeats=20):
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+REPEATS = 20
 
 
 def bond_update_breakdown(width, batch, bond_dim):
@@ -53,17 +45,17 @@ def bond_update_breakdown(width, batch, bond_dim):
     B = merge_pair(cores[0], cores[1])
     chosen = sweeper._bond_problem(0, 0, objective, batch)
     autograd = _EnvironmentBond(net, objective, 0, 0)
-    full = best_of(lambda: objective(index).backward())
-    chosen_seconds = best_of(lambda: chosen.gradients(index, B))
-    auto = best_of(lambda: autograd.gradients(index, B))
-    trial = best_of(lambda: chosen.loss(index, B))
+    full = fastest(lambda: objective(index).backward(), REPEATS)
+    chosen_seconds = fastest(lambda: chosen.gradients(index, B), REPEATS)
+    auto = fastest(lambda: autograd.gradients(index, B), REPEATS)
+    trial = fastest(lambda: chosen.loss(index, B), REPEATS)
     dense_grads = chosen.gradients(index, B)[2]
-    adam = best_of(lambda: sweeper.line_search.dense_optimizer.direction(dense_grads))
+    adam = fastest(lambda: sweeper.line_search.dense_optimizer.direction(dense_grads), REPEATS)
     one_batch = BatchStream(batch, batch, False, np.random.RandomState(0), "cpu")
-    update = best_of(lambda: sweeper.update_bond(0, 0, "right", objective, 1e-4, one_batch))
+    update = fastest(lambda: sweeper.update_bond(0, 0, "right", objective, 1e-4, one_batch), REPEATS)
     (i1, o1), (i2, o2) = cores[0].shape[1:3], cores[1].shape[1:3]
     pair = B.detach().reshape(i1, i2, o1, o2, -1).transpose(1, 2).reshape(i1 * o1, -1)
-    split = best_of(lambda: svd(pair))
+    split = fastest(lambda: svd(pair), REPEATS)
     print(f"network 2 -> {width} (TN, D={bond_dim}) -> 3, batch {batch}:")
     print(f"  full forward+backward, autograd       {1e3 * full:8.3f} ms")
     if isinstance(chosen, _HandWrittenBond):  # the path of layers applied as their dense W
@@ -80,12 +72,12 @@ def bond_update_breakdown(width, batch, bond_dim):
         print("  per bond k: its left environment (once per batch), then the gradients from it by autograd,")
         print("  of the bond tensor (cores k, k + 1) and of core k alone (a one-site update), x full pass:")
         for bond in range(layer.n_bonds):
-            environment = best_of(lambda: layer.bond_environment(bond, x))
+            environment = fastest(lambda: layer.bond_environment(bond, x), REPEATS)
             B = merge_pair(cores[bond], cores[bond + 1])
             # Each problem keeps its batch's environment after the first call.
             pair, core = _EnvironmentBond(net, objective, 0, bond), _OneSite(net, objective, 0, bond)
-            two_site = best_of(lambda: pair.gradients(index, B))
-            one_site = best_of(lambda: core.gradients(index, cores[bond]))
+            two_site = fastest(lambda: pair.gradients(index, B), REPEATS)
+            one_site = fastest(lambda: core.gradients(index, cores[bond]), REPEATS)
             print(f"    bond {bond}: environment {1e3 * environment:7.3f} ms ({environment / full:.2f}x), "
                   f"bond tensor {1e3 * two_site:7.3f} ms ({two_site / full:.2f}x), "
                   f"core {1e3 * one_site:7.3f} ms ({one_site / full:.2f}x)")
@@ -103,13 +95,13 @@ class _OneSite(_EnvironmentBond):
 def flop_rate(width, batch, bond_dim):
     x = torch.randn(batch, width)
     a, b = torch.randn(batch, width), torch.randn(width, width)
-    dense_rate = 2 * batch * width * width / best_of(lambda: a @ b, 5) / 1e9
+    dense_rate = 2 * batch * width * width / fastest(lambda: a @ b, 5) / 1e9
     layer = MPOLinear(width, width, bond_dim)
     shapes = tuple(tuple(c.shape) for c in layer.cores)
     plan = contraction_plan(shapes, batch)
     macs, _ = plan_cost(shapes, batch, plan)
     with torch.no_grad():
-        seconds = best_of(lambda: layer(x), 5)
+        seconds = fastest(lambda: layer(x), 5)
     mpo_rate = 2 * macs / seconds / 1e9
     print(f"  {width:>6} D={bond_dim:<3} plan {[b - a for a, b in plan]}: {mpo_rate:7.1f} GFLOP/s "
           f"= {mpo_rate / dense_rate:5.1%} of dense matmul ({dense_rate:.1f} GFLOP/s)")
