@@ -68,7 +68,7 @@ def bond_update_breakdown(width, batch, bond_dim):
     print(f"    of which the SVD split              {1e3 * split:8.3f} ms")
     if isinstance(chosen, _EnvironmentBond):  # the wide layers' path: the cost depends on the bond
         layer = net.tn_layers[0]
-        x = net.layer_input(objective.inputs(index), 0)
+        x = objective.inputs(index)  # the first layer's input
         print("  per bond k: its left environment (once per batch), then the gradients from it by autograd,")
         print("  of the bond tensor (cores k, k + 1) and of core k alone (a one-site update), x full pass:")
         for bond in range(layer.n_bonds):

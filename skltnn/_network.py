@@ -162,44 +162,48 @@ class TNNetwork(nn.Module):
         """The input projection (identity when there is none)."""
         return X if self.projection is None else X @ self.projection
 
-    def head(self, Z, weights=None, first=0):
-        """Everything after the projection, or from TN layer ``first`` on for its input ``Z``.
-
-        ``weights``: {TN layer index: weight} uses those weights (see
-        :class:`~skltnn._layers.TensorLayer`) instead of the layers' own.
-        """
-        for index in range(first, len(self.tn_layers)):
-            layer, act = self.tn_layers[index], self.activations[index]
-            weight = weights.get(index) if weights else None
-            Z = ACTIVATIONS[act](layer(Z) if weight is None else weight.apply(Z) + layer.bias)
-        return self.output(Z)
-
     def forward(self, X):
-        return self.head(self.embed(X))
+        return self.forward_pass(self.embed(X))
 
-    @torch.no_grad()
-    def layer_input(self, Z, layer_index):
-        """The input of TN layer ``layer_index`` for a projected batch ``Z``."""
-        for layer, act in zip(self.tn_layers[:layer_index], self.activations):
-            Z = ACTIVATIONS[act](layer.weight().affine(Z, layer.bias))
-        return Z
+    def forward_pass(self, Z, weights=None, first=0, last=None, inputs=None):
+        """The network from TN layer ``first`` on, for that layer's input ``Z``.
 
-    @torch.no_grad()
-    def trace(self, Z, weights=None, first=0):
-        """The output for the input ``Z`` of TN layer ``first`` (by default a
-        projected batch) and the input of every layer from ``first`` on.
+        The one forward pass: inference, the backprop solvers, and a sweep's
+        visit (from the visited layer on, the earlier layers' output
+        computed once per batch) all go through it; differentiable unless
+        called under ``torch.no_grad``.
 
-        Returns the output and ``inputs``: the input of each TN layer (None
-        before ``first``), then that of the output layer. ``weights`` as in
-        :meth:`head`.
+        Parameters
+        ----------
+        Z : tensor (B, width)
+            The input of TN layer ``first``: by default a projected batch.
+        weights : dict, optional
+            {TN layer index: weight} to use instead of those layers' own: any
+            object whose ``affine(x, bias)`` gives ``x @ W + bias`` (see
+            :class:`~skltnn._layers.TensorLayer`).
+        first : int, default=0
+        last : int, optional
+            Stop before TN layer ``last`` and return its input.
+        inputs : list, optional
+            Appended with the input of every TN layer from ``first`` on, then
+            that of the output layer: what :meth:`backward` needs.
+
+        Returns
+        -------
+        The output (logits), or the input of TN layer ``last``.
         """
-        inputs = [None] * first + [Z]
-        for index in range(first, len(self.tn_layers)):
-            layer, act = self.tn_layers[index], self.activations[index]
-            weight = (weights or {}).get(index) or layer.weight()
-            Z = ACTIVATIONS[act](weight.affine(Z, layer.bias))
+        weights = weights or {}
+        for index in range(first, len(self.tn_layers) if last is None else last):
+            if inputs is not None:
+                inputs.append(Z)
+            layer = self.tn_layers[index]
+            weight = weights.get(index) or layer.weight()
+            Z = ACTIVATIONS[self.activations[index]](weight.affine(Z, layer.bias))
+        if last is not None:
+            return Z
+        if inputs is not None:
             inputs.append(Z)
-        return linear_logits(Z, self.output.weight, self.output.bias), inputs
+        return linear_logits(Z, self.output.weight, self.output.bias)
 
     @torch.no_grad()
     def backward(self, inputs, grad_output, weights=None, X=None, first=0):
@@ -212,10 +216,11 @@ class TNNetwork(nn.Module):
         Parameters
         ----------
         inputs : list of tensors
-            From :meth:`trace` (with the same ``weights`` and ``first``).
+            Per TN layer, None before ``first``, then what
+            :meth:`forward_pass` appended (with the same ``weights`` and ``first``).
         grad_output : tensor like the output
         weights : dict, optional
-            As in :meth:`head`.
+            As in :meth:`forward_pass`.
         X : tensor (B, n_features), optional
             The batch before the projection: needed for a trainable
             projection's gradient only.

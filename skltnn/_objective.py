@@ -193,4 +193,4 @@ class Objective:
         return w / w.sum()
 
     def __call__(self, index):
-        return self.output_loss(self.network.head(self.inputs(index)), index)
+        return self.output_loss(self.network.forward_pass(self.inputs(index)), index)

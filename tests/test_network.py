@@ -105,12 +105,14 @@ def test_hand_written_backprop_equals_autograd(first, layer_index, projection, a
     # From layer `first` on: its input computed apart, the parameters before it fixed.
     dense = net.dense_parameters()[net.dense_start(first):]
     weights = {layer_index: DenseWeight(weight.detach())}
-    output, inputs = net.trace(net.layer_input(net.embed(X), first), weights, first)
+    with torch.no_grad():
+        inputs = [None] * first
+        output = net.forward_pass(net.forward_pass(net.embed(X), last=first), weights, first, inputs=inputs)
     loss_value, grad_output = loss_and_gradient(output)
     grads, layer_grads = net.backward(inputs, grad_output, weights, X, first)
     grad_weight = inputs[layer_index].t() @ layer_grads[layer_index]
     # Autograd through the ordinary forward pass, with the layer's W as a leaf.
-    expected_loss = sample_loss(net.head(net.embed(X), {layer_index: DenseWeight(weight)}), target).mean()
+    expected_loss = sample_loss(net.forward_pass(net.embed(X), {layer_index: DenseWeight(weight)}), target).mean()
     expected = torch.autograd.grad(expected_loss, [weight, *dense])
     assert net.tn_layers[layer_index].n_bonds > 0 and len(grads) == len(dense)
     torch.testing.assert_close(loss_value, expected_loss.detach())

@@ -4,7 +4,6 @@ import torch
 
 from .._layers import DenseWeight
 from .._mpo import full_rank_bond_dim
-from .._network import ACTIVATIONS
 from ._base import Solver
 from ._line_search import LineSearch
 
@@ -200,7 +199,8 @@ class _BondProblem:
             return self.prepare(self.objective.inputs(index))
         if index is not self._index:
             with torch.no_grad():
-                self._batch = self.prepare(self.network.layer_input(self.objective.inputs(index), self.layer_index))
+                inputs = self.network.forward_pass(self.objective.inputs(index), last=self.layer_index)
+                self._batch = self.prepare(inputs)
             self._index = index
         return self._batch
 
@@ -218,8 +218,8 @@ class _EnvironmentBond(_BondProblem):
         return self.layer.bond_environment(self.bond, x)
 
     def _output(self, index, B):
-        Z = ACTIVATIONS[self.network.activations[self.layer_index]](self.batch(index).apply(B) + self.layer.bias)
-        return self.network.head(Z, first=self.layer_index + 1)
+        weight = _Preactivation(self.batch(index).apply(B))
+        return self.network.forward_pass(None, {self.layer_index: weight}, self.layer_index)
 
     def gradients(self, index, B):
         B = B.detach().requires_grad_(True)
@@ -242,18 +242,20 @@ class _HandWrittenBond(_BondProblem):
     def _weights(self, B):
         return {self.layer_index: DenseWeight(self.environment.to_dense(B))}
 
+    @torch.no_grad()
     def gradients(self, index, B):
         objective, network, first = self.objective, self.network, self.layer_index
-        weights = self._weights(B)
-        output, inputs = network.trace(self.batch(index), weights, first)
+        weights, inputs = self._weights(B), [None] * first
+        output = network.forward_pass(self.batch(index), weights, first, inputs=inputs)
         loss, grad_output = objective.loss_and_gradient(output, index)
         X = None if self.fixed_input else objective.rows(index)
         dense_grads, layer_grads = network.backward(inputs, grad_output, weights, X, first)
         grad_W = inputs[first].t() @ layer_grads[first]
         return loss, self.environment.adjoint(grad_W), dense_grads
 
+    @torch.no_grad()
     def loss(self, index, B):
-        output, _ = self.network.trace(self.batch(index), self._weights(B), self.layer_index)
+        output = self.network.forward_pass(self.batch(index), self._weights(B), self.layer_index)
         return self.objective.output_loss(output, index)
 
     def loss_along(self, index, B, direction):
@@ -265,17 +267,19 @@ class _HandWrittenBond(_BondProblem):
         base, change = x @ self.environment.to_dense(B), x @ self.environment.to_dense(direction)
 
         def loss(t):
-            output, _ = self.network.trace(x, {self.layer_index: _Product(base, change, t)}, self.layer_index)
+            weight = _Preactivation(torch.add(base, change, alpha=t))
+            output = self.network.forward_pass(x, {self.layer_index: weight}, self.layer_index)
             return self.objective.output_loss(output, index)
         return loss
 
 
-class _Product:
-    """The weight ``W(B + t d)`` of a visited layer for its one fixed input x,
-    from the products ``base = x W(B)`` and ``change = x W(d)``."""
+class _Preactivation:
+    """The visited layer's weight for the visit's one fixed input x, given
+    as the product ``x @ W`` that the visit computed its own way (from the
+    bond's environment, or as ``x W(B) + t x W(d)`` along a line search)."""
 
-    def __init__(self, base, change, t):
-        self.base, self.change, self.t = base, change, t
+    def __init__(self, product):
+        self.product = product
 
     def affine(self, x, bias):
-        return torch.add(self.base, self.change, alpha=self.t).add_(bias)
+        return self.product + bias
