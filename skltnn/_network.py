@@ -32,6 +32,8 @@ ACTIVATION_BACKWARD = {
     "tanh": lambda grad, a: grad.mul_(1 - a * a),
 }
 PROJECTIONS = ("fixed", "trainable", "none")
+# The dense parameters that the L2 penalty covers, by name.
+PENALIZED = ("projection", "output.weight")
 
 
 def init_std(activation, fan_in, fan_out):
@@ -228,28 +230,28 @@ class TNNetwork(nn.Module):
 
         Returns
         -------
-        dense_grads : list of tensors
-            In the order of ``dense_parameters()[dense_start(first):]``.
+        dense_grads : dict of str to tensor
+            The gradients of ``dense_parameters(first)``, by name and in its order.
         layer_grads : list of tensors
             Per TN layer from ``first`` on (None before), the gradient with
             respect to its output before the activation (``x @ W + b``); its
             weight's gradient is ``inputs[l].T @ layer_grads[l]``.
         """
         trainable_projection = isinstance(self.projection, nn.Parameter) and first == 0
-        dense_grads = [grad_output.t() @ inputs[-1], grad_output.sum(0)]
+        grads = {"output.weight": grad_output.t() @ inputs[-1], "output.bias": grad_output.sum(0)}
         layer_grads = [None] * len(self.tn_layers)
         grad = grad_output @ self.output.weight
         for index in reversed(range(first, len(self.tn_layers))):
             grad = ACTIVATION_BACKWARD[self.activations[index]](grad, inputs[index + 1])
-            dense_grads.insert(0, grad.sum(0))
+            grads[f"tn_layers.{index}.bias"] = grad.sum(0)
             layer_grads[index] = grad
             if index == first and not trainable_projection:
                 break
             weight = (weights or {}).get(index) or self.tn_layers[index].weight()
             grad = weight.apply_transpose(grad)
         if trainable_projection:
-            dense_grads.insert(0, X.t() @ grad)
-        return dense_grads, layer_grads
+            grads["projection"] = X.t() @ grad
+        return {name: grads[name] for name in self.dense_parameters(first)}, layer_grads
 
     def weights(self):
         """Detached copies of every parameter, for :meth:`load_weights`."""
@@ -264,22 +266,22 @@ class TNNetwork(nn.Module):
 
     def squared_weight_norm(self):
         """Sum of ||W||_F^2 over the TN layers and :meth:`penalized_dense_parameters` (for L2)."""
-        total = sum(weight.pow(2).sum() for weight in self.penalized_dense_parameters())
+        total = sum(weight.pow(2).sum() for weight in self.penalized_dense_parameters().values())
         for layer in self.tn_layers:
             total = total + layer.squared_norm()
         return total
 
-    def dense_parameters(self):
-        """The parameters outside the TN layers' weights, in the order of the
-        data's flow: a trainable projection, the TN layers' biases, the
-        output layer."""
-        params = [self.projection] if isinstance(self.projection, nn.Parameter) else []
-        return params + [layer.bias for layer in self.tn_layers] + list(self.output.parameters())
-
-    def dense_start(self, layer_index):
-        """Where in :meth:`dense_parameters` those that act from TN layer
-        ``layer_index`` on begin (its bias; the projection for the first)."""
-        return 0 if layer_index == 0 else layer_index + isinstance(self.projection, nn.Parameter)
+    def dense_parameters(self, first=0):
+        """{name: parameter} of the parameters outside the TN layers' weights
+        that act from TN layer ``first`` on, in the order of the data's flow:
+        a trainable projection (for ``first=0``), the TN layers' biases, the
+        output layer. The names are the network's own
+        (``named_parameters``)."""
+        params = {"projection": self.projection} if first == 0 and isinstance(self.projection, nn.Parameter) else {}
+        for index in range(first, len(self.tn_layers)):
+            params[f"tn_layers.{index}.bias"] = self.tn_layers[index].bias
+        params["output.weight"], params["output.bias"] = self.output.weight, self.output.bias
+        return params
 
     def penalized_dense_parameters(self):
         """Those of :meth:`dense_parameters` that the L2 penalty covers: the
@@ -288,5 +290,4 @@ class TNNetwork(nn.Module):
         An unpenalised trainable projection would undo the penalty on the
         first TN layer: the product of the two could grow through it alone.
         """
-        trainable = [self.projection] if isinstance(self.projection, nn.Parameter) else []
-        return trainable + [self.output.weight]
+        return {name: param for name, param in self.dense_parameters().items() if name in PENALIZED}

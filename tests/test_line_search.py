@@ -10,14 +10,12 @@ class StaleDenseSlope:
     gradient is reported as 1 where the true one is 0: every move of ``p``
     raises the objective, as a stale Adam step can after a long bond step."""
 
-    dense_start = 0
-
     def __init__(self, p):
         self.p, self.p0 = p, p.clone()
         self.calls = []
 
     def gradients(self, index, B):
-        return self.loss(index, B), 2 * (B - 1), [torch.ones_like(self.p)]
+        return self.loss(index, B), 2 * (B - 1), {"p": torch.ones_like(self.p)}
 
     def loss(self, index, B):
         self.calls.append(float(self.p))
@@ -30,7 +28,7 @@ class StaleDenseSlope:
 def test_a_dense_search_along_a_stale_slope_gives_up_after_a_few_trials():
     p = torch.zeros(1, dtype=torch.float64)
     problem = StaleDenseSlope(p)
-    search = LineSearch([p], [], learning_rate=0.25, n_layers=1)
+    search = LineSearch({"p": p}, (), learning_rate=0.25, n_layers=1)
     B = torch.zeros(3, dtype=torch.float64)
     moved, loss = search.step(0, problem, None, B, 0.0, 0.0)
     assert loss == pytest.approx(3.0)
@@ -47,10 +45,8 @@ def test_a_dense_search_along_a_stale_slope_gives_up_after_a_few_trials():
 class Flat:
     """A visit whose data term is 0: only the L2 penalty shapes the objective."""
 
-    dense_start = 0
-
     def gradients(self, index, B):
-        return B.new_zeros(()), torch.zeros_like(B), [torch.zeros(1, dtype=B.dtype)]
+        return B.new_zeros(()), torch.zeros_like(B), {"p": torch.zeros(1, dtype=B.dtype)}
 
     def loss(self, index, B):
         return B.new_zeros(())
@@ -65,7 +61,7 @@ def test_the_penalty_alone_decides_the_step_and_is_reported_in_full(learning_rat
     # penalty falls to a quarter, accepted); -2 B at lr 1.5 (it grows
     # fourfold, so the search halves the length to -0.5 B).
     p = torch.ones(1, dtype=torch.float64)
-    search = LineSearch([p], [p], learning_rate=learning_rate, n_layers=1)
+    search = LineSearch({"p": p}, {"p"}, learning_rate=learning_rate, n_layers=1)
     B = torch.ones(3, dtype=torch.float64)
     moved, loss = search.step(0, Flat(), None, B, 1.0, 0.5)
     assert loss == pytest.approx(3.0 + 1.0 + 0.5)  # ||B||^2 + p^2 + the other weights'

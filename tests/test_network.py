@@ -55,6 +55,19 @@ def test_squared_weight_norm_covers_every_weight_matrix_but_a_frozen_projection(
     torch.testing.assert_close(net.squared_weight_norm(), expected)
 
 
+@pytest.mark.parametrize("projection", ["fixed", "trainable"])
+def test_dense_parameters_are_every_parameter_but_the_cores_by_their_own_names(projection):
+    g = torch.Generator().manual_seed(0)
+    net = TNNetwork(3, 2, (16, 8), layer_dims((16, 16, 8)), 4, ("relu", "relu"), projection, g, torch.float64, "cpu")
+    own = {name: p for name, p in net.named_parameters() if ".cores." not in name}
+    dense = net.dense_parameters()
+    assert list(dense) == list(own) and all(dense[name] is own[name] for name in own)
+    # From the second layer on: its bias and the output layer's parameters.
+    assert list(net.dense_parameters(1)) == ["tn_layers.1.bias", "output.weight", "output.bias"]
+    penalized = ["projection", "output.weight"] if projection == "trainable" else ["output.weight"]
+    assert list(net.penalized_dense_parameters()) == penalized
+
+
 def test_bond_dim_for_all_layers_or_one_per_layer():
     g = torch.Generator().manual_seed(0)
     dims = layer_dims((16, 16, 16), n_cores=2)
@@ -103,7 +116,7 @@ def test_hand_written_backprop_equals_autograd(first, layer_index, projection, a
 
     weight = cores_to_dense(list(net.tn_layers[layer_index].cores)).requires_grad_(True)
     # From layer `first` on: its input computed apart, the parameters before it fixed.
-    dense = net.dense_parameters()[net.dense_start(first):]
+    dense = net.dense_parameters(first)
     weights = {layer_index: DenseWeight(weight.detach())}
     with torch.no_grad():
         inputs = [None] * first
@@ -113,11 +126,11 @@ def test_hand_written_backprop_equals_autograd(first, layer_index, projection, a
     grad_weight = inputs[layer_index].t() @ layer_grads[layer_index]
     # Autograd through the ordinary forward pass, with the layer's W as a leaf.
     expected_loss = sample_loss(net.forward_pass(net.embed(X), {layer_index: DenseWeight(weight)}), target).mean()
-    expected = torch.autograd.grad(expected_loss, [weight, *dense])
-    assert net.tn_layers[layer_index].n_bonds > 0 and len(grads) == len(dense)
+    expected = torch.autograd.grad(expected_loss, [weight, *dense.values()])
+    assert net.tn_layers[layer_index].n_bonds > 0 and list(grads) == list(dense)
     torch.testing.assert_close(loss_value, expected_loss.detach())
     torch.testing.assert_close(grad_weight, expected[0])
-    for got, want in zip(grads, expected[1:]):
+    for got, want in zip(grads.values(), expected[1:]):
         torch.testing.assert_close(got, want)
 
 

@@ -20,83 +20,94 @@ class Adam:
 
     Parameters
     ----------
-    params : list of torch.Tensor
+    params : dict of str to torch.Tensor
+        The parameters by name, in the order of their moments: a
+        :meth:`direction` for some of them takes the last ones.
     learning_rate : float
     betas : (float, float)
     eps : float
     """
 
     def __init__(self, params, learning_rate, betas=(0.9, 0.999), eps=1e-8):
-        self.params = list(params)
+        self.params = dict(params)
         self.learning_rate = learning_rate
         self.betas = betas
         self.eps = eps
         self.n_steps = 0
-        self._sizes = [p.numel() for p in self.params]
-        self.first_moment = self.params[0].new_zeros(sum(self._sizes))
+        sizes = [p.numel() for p in self.params.values()]
+        self.first_moment = next(iter(self.params.values())).new_zeros(sum(sizes))
         self.second_moment = torch.zeros_like(self.first_moment)
-        # The steps of the parameters from a start on, as views of one buffer
-        # made once: splitting a new tensor per step would cost more than the step.
+        # The steps of the last parameters, as views of one buffer made once:
+        # splitting a new tensor per step would cost more than the step.
         self._step_buffer = torch.zeros_like(self.first_moment)
-        self._step_views = {}
+        self._tails = {}  # names -> (offset of the first, their step views)
+        names, offset = list(self.params), 0
+        for k, size in enumerate(sizes):
+            tail = names[k:]
+            views = self._step_buffer[offset:].split(sizes[k:])
+            self._tails[tuple(tail)] = offset, {name: view.view_as(self.params[name])
+                                                for name, view in zip(tail, views)}
+            offset += size
 
     @torch.no_grad()
-    def direction(self, grads, start=0):
-        """Update the moments of ``params[start:]`` with ``grads`` (one per
-        parameter from ``start`` on) and return Adam's step for them.
+    def direction(self, grads):
+        """Update the moments of the parameters named in ``grads`` (a dict
+        of their gradients: the last parameters, in order) and return Adam's
+        step for them, by name.
 
         The step count (for the bias corrections) counts every call: the
-        parameters before ``start`` keep their moments as they were. The
-        step is a view of a buffer that the next call of this method or of
+        other parameters keep their moments as they were. The steps are
+        views of a buffer that the next call of this method or of
         :meth:`restart_momentum` overwrites.
         """
         beta1, beta2 = self.betas
         self.n_steps += 1
-        self._grad = grad = _flat(grads)
-        offset = self._offset(start)
+        offset, steps = self._tail(grads)
+        self._grad = grad = _flat(grads.values())
         self.first_moment[offset:].lerp_(grad, 1 - beta1)
         self.second_moment[offset:].mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        return self._steps(start)
+        return self._steps(offset, steps)
 
     @torch.no_grad()
-    def restart_momentum(self, grads, start=0):
-        """Set the momentum of ``params[start:]`` to the last ``grads`` (given
-        to :meth:`direction`) and return the step without momentum,
-        ``-lr g / (sqrt(v_hat) + eps)``.
+    def restart_momentum(self, grads):
+        """Set the momentum of the parameters named in ``grads`` to those
+        gradients (given to :meth:`direction` last) and return the step
+        without momentum, ``-lr g / (sqrt(v_hat) + eps)``.
 
         With its positive diagonal preconditioner this step always points
         downhill, where momentum from earlier batches may not.
         """
-        self._grad = _flat(grads)
-        self.first_moment[self._offset(start):].copy_(self._grad).mul_(1 - self.betas[0] ** self.n_steps)
-        return self._steps(start)
+        offset, steps = self._tail(grads)
+        self._grad = _flat(grads.values())
+        self.first_moment[offset:].copy_(self._grad).mul_(1 - self.betas[0] ** self.n_steps)
+        return self._steps(offset, steps)
 
     def slope(self):
         """The inner product of the last step returned and the gradients it
         was made from: the objective's derivative along that step."""
         return float(self._grad @ self._step)
 
-    def _offset(self, start):
-        return sum(self._sizes[:start])
+    def _tail(self, grads):
+        try:
+            return self._tails[tuple(grads)]
+        except KeyError:
+            raise ValueError(f"Adam steps the last of its parameters {list(self.params)}, in order; "
+                             f"got {list(grads)}") from None
 
-    def _steps(self, start):
+    def _steps(self, offset, steps):
         # -lr / c1 * m / (sqrt(v / c2) + eps) with the bias corrections c1, c2,
-        # rearranged to save an operation, into the buffer that _step_views shows.
-        offset = self._offset(start)
+        # rearranged to save an operation, into the buffer that ``steps`` views.
         sqrt_c2 = math.sqrt(1 - self.betas[1] ** self.n_steps)
-        steps = torch.sqrt(self.second_moment[offset:], out=self._step_buffer[offset:]).add_(self.eps * sqrt_c2)
-        torch.div(self.first_moment[offset:], steps, out=steps)
-        self._step = steps.mul_(-self.learning_rate * sqrt_c2 / (1 - self.betas[0] ** self.n_steps))
-        if start not in self._step_views:
-            self._step_views[start] = [step.view_as(param) for step, param in
-                                       zip(steps.split(self._sizes[start:]), self.params[start:])]
-        return self._step_views[start]
+        flat = torch.sqrt(self.second_moment[offset:], out=self._step_buffer[offset:]).add_(self.eps * sqrt_c2)
+        torch.div(self.first_moment[offset:], flat, out=flat)
+        self._step = flat.mul_(-self.learning_rate * sqrt_c2 / (1 - self.betas[0] ** self.n_steps))
+        return steps
 
     @torch.no_grad()
     def step(self, grads):
-        """One full update from ``grads``, one per parameter."""
-        for param, step in zip(self.params, self.direction(grads)):
-            param.add_(step)
+        """One full update from ``grads`` ({name: gradient}, every parameter)."""
+        for name, step in self.direction(grads).items():
+            self.params[name].add_(step)
 
     def state_dict(self):
         """The step count and detached copies of the moments."""

@@ -45,12 +45,13 @@ class LineSearch:
 
     Parameters
     ----------
-    dense_params : list of torch.Tensor
-        The dense parameters, trained by Adam at ``DENSE_LR_RATIO`` times
-        the learning rate: they lack the bond tensor's conditioning (its
-        environment is an isometry) that suits plain gradient steps.
-    penalized : list of torch.Tensor
-        Those of ``dense_params`` that the L2 penalty covers.
+    dense_params : dict of str to torch.Tensor
+        The dense parameters by name, in the order of the data's flow,
+        trained by Adam at ``DENSE_LR_RATIO`` times the learning rate: they
+        lack the bond tensor's conditioning (its environment is an
+        isometry) that suits plain gradient steps.
+    penalized : collection of str
+        The names of those that the L2 penalty covers.
     learning_rate : float
     n_layers : int
         One step multiplier per TN layer.
@@ -61,14 +62,15 @@ class LineSearch:
         self.step_scales = [1.0] * n_layers
         self.dense_scale = 1.0
         self.dense_optimizer = Adam(dense_params, learning_rate * DENSE_LR_RATIO)
-        self.penalized = [k for k, p in enumerate(self.dense_optimizer.params) if any(p is q for q in penalized)]
+        self.penalized = frozenset(penalized)
 
     def step(self, layer_index, problem, index, B, l2, others):
         """One step on the batch ``index``; returns the new B and the objective before the step.
 
         ``problem`` gives the visit's data term and its gradients
-        (``gradients(index, B)``, ``loss_along(index, B, direction)``), those of the dense
-        parameters from ``problem.dense_start`` on; ``others`` is the
+        (``gradients(index, B)``: the loss, dL/dB and {name: gradient} of
+        the dense parameters the visit moves, the last ones in the data's
+        flow; ``loss_along(index, B, direction)``); ``others`` is the
         squared norm of the weights that the visit does not change. Both
         blocks first try their full step in one trial, which most steps
         pass. Otherwise each searches its own length in turn: the bond
@@ -76,22 +78,20 @@ class LineSearch:
         step (from the gradient at the start of the step).
         """
         loss, grad_B, grads = problem.gradients(index, B)
-        start = problem.dense_start
         params = self.dense_optimizer.params
-        # The step moves the dense parameters from ``start`` on (``grads``);
-        # ``moving`` are the positions among them of those that the L2 penalty covers.
-        moving = [k - start for k in self.penalized if k >= start]
+        # The step moves the dense parameters named in ``grads``; the L2 penalty covers ``moving`` of them.
+        moving = [name for name in grads if name in self.penalized]
 
         with torch.no_grad():
             if l2:
                 # The penalty's gradient in closed form keeps it out of the graph.
                 grad_B = grad_B.add_(B, alpha=2 * l2)
-                for k in moving:
-                    grads[k] = grads[k].add_(params[start + k], alpha=2 * l2)
+                for name in moving:
+                    grads[name] = grads[name].add_(params[name], alpha=2 * l2)
             # ||B - t dL/dB||^2 as a quadratic in t gives the bond's slope and
             # every trial's penalty without touching the tensors again.
             bond_norm = _SquaredNorm([B], [grad_B])
-            dense = _DenseStep(self.dense_optimizer, grads, self.dense_scale, start, moving if l2 else [])
+            dense = _DenseStep(self.dense_optimizer, grads, self.dense_scale, moving if l2 else [])
             step = self.step_scales[layer_index] * self.learning_rate
             bond_slope = -step * bond_norm.direction_norm
 
@@ -163,18 +163,18 @@ class _DenseStep:
 
     When Adam's momentum points uphill on this batch (as it can after other
     batches), it restarts: the step becomes the gradient divided by Adam's
-    second-moment estimate, which always points downhill. ``penalized``
-    are the positions among the moving parameters of those that the L2
-    penalty covers.
+    second-moment estimate, which always points downhill. ``grads``: {name:
+    gradient} of the parameters that move; ``penalized``: the names of those
+    among them that the L2 penalty covers.
     """
 
-    def __init__(self, optimizer, grads, scale, start, penalized):
-        self.params, self.scale = optimizer.params[start:], scale
-        self.origin = [p.clone() for p in self.params]
-        self.steps = optimizer.direction(grads, start)
+    def __init__(self, optimizer, grads, scale, penalized):
+        self.params, self.scale = {name: optimizer.params[name] for name in grads}, scale
+        self.origin = {name: param.clone() for name, param in self.params.items()}
+        self.steps = optimizer.direction(grads)
         slope = optimizer.slope()
         if slope > 0:
-            self.steps = optimizer.restart_momentum(grads, start)
+            self.steps = optimizer.restart_momentum(grads)
             slope = optimizer.slope()
         self.slope = scale * slope  # the objective's derivative along the full step
         self._norm = _SquaredNorm([self.origin[k] for k in penalized], [self.steps[k] for k in penalized])
@@ -182,8 +182,8 @@ class _DenseStep:
 
     def move(self, factor):
         """Set the parameters to ``origin + factor * scale * step``."""
-        for param, value, step in zip(self.params, self.origin, self.steps):
-            torch.add(value, step, alpha=factor * self.scale, out=param)
+        for name, param in self.params.items():
+            torch.add(self.origin[name], self.steps[name], alpha=factor * self.scale, out=param)
         self._factor = factor
 
     def squared_norm(self):

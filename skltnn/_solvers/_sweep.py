@@ -139,9 +139,9 @@ class DMRGSweeper(Solver):
         # this layer (a trainable projection), are constant during the visit.
         with torch.no_grad():
             network = self.network
-            fixed = network.dense_parameters()[:network.dense_start(layer_index)]
+            moving = network.dense_parameters(layer_index)
             others = sum(float(other.squared_norm()) for other in network.tn_layers if other is not layer) + sum(
-                float(w.pow(2).sum()) for w in network.penalized_dense_parameters() if any(w is p for p in fixed)
+                float(w.pow(2).sum()) for name, w in network.penalized_dense_parameters().items() if name not in moving
             ) if l2 else 0.0
         losses = []
         for _ in range(n_steps or stream.n_batches):
@@ -154,8 +154,8 @@ class DMRGSweeper(Solver):
         """The objective of one visit as a function of the bond tensor.
 
         Returns an object with ``gradients(index, B) -> (loss, dL/dB,
-        dL/d(dense parameters from dense_start on))`` and ``loss(index,
-        B)``. When the layer is cheapest to apply as its dense W (small
+        {name: dL/dp} of the dense parameters from the layer on)`` and
+        ``loss(index, B)``. When the layer is cheapest to apply as its dense W (small
         layers), the network is differentiated by hand and dL/dW mapped back
         to dL/dB; otherwise autograd differentiates it from the bond on.
         """
@@ -168,8 +168,8 @@ class DMRGSweeper(Solver):
 
 class _BondProblem:
     """A visit's objective as a function of the bond tensor and of the dense
-    parameters from ``dense_start`` on (those that act from the visited
-    layer on).
+    parameters that act from the visited layer on
+    (``network.dense_parameters(layer_index)``).
 
     The earlier layers and their parameters stay fixed during the visit, so
     what a step needs of its batch (:meth:`prepare` of the visited layer's
@@ -178,9 +178,8 @@ class _BondProblem:
 
     def __init__(self, network, objective, layer_index):
         self.network, self.objective, self.layer_index = network, objective, layer_index
-        self.dense_start = network.dense_start(layer_index)
         # A trainable projection moves with the first layer's steps: its output is not fixed.
-        self.fixed_input = self.dense_start > 0 or network.input_projection != "trainable"
+        self.fixed_input = layer_index > 0 or network.input_projection != "trainable"
         self._index = self._batch = None
 
     def prepare(self, x):
@@ -212,7 +211,7 @@ class _EnvironmentBond(_BondProblem):
     def __init__(self, network, objective, layer_index, bond):
         super().__init__(network, objective, layer_index)
         self.layer, self.bond = network.tn_layers[layer_index], bond
-        self.dense = network.dense_parameters()[self.dense_start:]
+        self.dense = network.dense_parameters(layer_index)
 
     def prepare(self, x):
         return self.layer.bond_environment(self.bond, x)
@@ -224,8 +223,9 @@ class _EnvironmentBond(_BondProblem):
     def gradients(self, index, B):
         B = B.detach().requires_grad_(True)
         loss = self.objective.output_loss(self._output(index, B), index)
-        grad_B, *grads = torch.autograd.grad(loss, [B, *self.dense], allow_unused=True, materialize_grads=True)
-        return loss.detach(), grad_B, grads
+        grad_B, *grads = torch.autograd.grad(loss, [B, *self.dense.values()], allow_unused=True,
+                                             materialize_grads=True)
+        return loss.detach(), grad_B, dict(zip(self.dense, grads))
 
     def loss(self, index, B):
         with torch.no_grad():
