@@ -16,10 +16,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._batches import BatchStream
+from ._cores import max_bond_dims, n_params_at, torch_generator
 from ._device import resolve_device, to_tensor
 from ._entanglement import bond_entropies
 from ._fit_loop import FitLoop
-from ._mpo import MPO, max_bond_dims, n_params_at, torch_generator
+from ._mpo import MPO
 from ._network import ACTIVATIONS, PROJECTIONS, TNNetwork, first_width, layer_dims
 from ._objective import STANDARDIZED_COPY_BYTES, Objective, StandardizedRows
 from ._scaling import fit_scaler, standardize

@@ -10,8 +10,9 @@ import warnings
 import torch
 from torch import nn
 
+from ._cores import bond_spectra, check_bond_dim, truncation_sweep
 from ._layers import mpo_layer_type
-from ._mpo import MPO, bond_spectra, check_bond_dim, truncation_sweep
+from ._mpo import MPO
 
 
 class CompressionReport:

@@ -3,7 +3,7 @@
 import math
 import numbers
 
-from ._mpo import n_params_at
+from ._cores import n_params_at
 
 
 def _prime_factors(n):

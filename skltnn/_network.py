@@ -9,7 +9,7 @@ from torch import nn
 from ._factorize import factorize_layer
 from ._layers import MPOLinear
 from ._layers._base import set_parameter
-from ._mpo import check_dims
+from ._cores import check_dims
 from ._objective import linear_logits
 
 ACTIVATIONS = {

@@ -5,8 +5,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from skltnn import MPO, balanced_factors
+from skltnn._cores import n_params_at
 from skltnn._factorize import MIN_CAPACITY, default_n_cores, factorize_layer, layout_params, padded_width
-from skltnn._mpo import n_params_at
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skltnn import MPO
-from skltnn._mpo import bond_spectra, check_bond_dims, full_rank_bond_dim, max_bond_dims, right_orthonormalize
+from skltnn._cores import bond_spectra, check_bond_dims, full_rank_bond_dim, max_bond_dims, right_orthonormalize
 
 from ._reference import bond_matrix, brute_force_spectra, pad
 

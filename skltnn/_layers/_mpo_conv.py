@@ -7,7 +7,7 @@ from torch import nn
 from torch.nn.modules.utils import _pair
 
 from .._contract import MEMORY_COST, contraction_plan, cores_to_dense, group_cost, plan_cost
-from .._mpo import torch_generator
+from .._cores import torch_generator
 from ._mpo_layer import MPOLayer
 from ._registry import register
 

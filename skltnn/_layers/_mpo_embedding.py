@@ -5,8 +5,8 @@ import math
 import torch
 from torch import nn
 
+from .._cores import torch_generator
 from .._factorize import balanced_factors
-from .._mpo import torch_generator
 from ._mpo_layer import MPOLayer
 from ._registry import register
 

@@ -14,9 +14,10 @@ from torch import nn
 
 from .._contract import (BondEnvironment, BondMap, contraction_plan, merge_cores, merge_pair, mpo_matmul,
                          planned_supercores, squared_norm)
+from .._cores import bond_spectra, check_bond_dim, check_dims, left_orthonormalize, right_orthonormalize
 from .._factorize import factorize_layer
 from .._linalg import leading_svd, svd, truncation_rank
-from .._mpo import MPO, bond_spectra, check_bond_dim, check_dims, left_orthonormalize, right_orthonormalize
+from .._mpo import MPO
 from ._base import TensorLayer, set_parameter
 
 

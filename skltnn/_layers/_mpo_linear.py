@@ -5,7 +5,7 @@ import math
 import torch
 from torch import nn
 
-from .._mpo import torch_generator
+from .._cores import torch_generator
 from ._mpo_layer import MPOLayer
 from ._registry import register
 

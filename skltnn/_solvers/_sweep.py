@@ -2,8 +2,8 @@
 
 import torch
 
+from .._cores import full_rank_bond_dim
 from .._layers import DenseWeight
-from .._mpo import full_rank_bond_dim
 from ._base import Solver
 from ._line_search import LineSearch
 
