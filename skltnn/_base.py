@@ -7,7 +7,6 @@ from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.model_selection import train_test_split
@@ -17,21 +16,20 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from ._batches import BatchStream
 from ._cores import max_bond_dims, n_params_at, torch_generator
+from ._data import network_output, training_rows
 from ._device import resolve_device, to_tensor
 from ._entanglement import bond_entropies
-from ._fit_loop import FitLoop
+from ._fit_loop import FitLoop, History, ProgressBar, record_entropies
 from ._mpo import MPO
 from ._network import ACTIVATIONS, PROJECTIONS, TNNetwork, first_width, layer_dims
-from ._objective import STANDARDIZED_COPY_BYTES, Objective, StandardizedRows
-from ._scaling import fit_scaler, standardize
+from ._objective import Objective
+from ._scaling import fit_scaler
 from ._solvers import SOLVER_NAMES, SOLVERS
 from ._threads import limited_threads
 from .exceptions import CapacityWarning
 
 SWEEPS = ("all_layers", "layer_by_layer")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
-# Rows per forward pass when predicting.
-CHUNK_ROWS = 65536
 # A network whose TN layers hold less than this fraction of the weights of
 # dense layers, with every bond at bond_dim, gives a CapacityWarning.
 TINY_CAPACITY = 0.02
@@ -40,18 +38,12 @@ TINY_CAPACITY = 0.02
 EARLY_STOPPING_ROWS = 10_000
 
 
-def check_finite(A, what):
-    """A, or a clear error when it holds values that are not finite."""
-    if not np.isfinite(A).all():
-        raise ValueError(f"{what} has values too large to standardise or to represent in the fit's dtype "
-                         f"(largest magnitude {np.nanmax(np.abs(A)):.3g}); rescale it")
-    return A
-
-
-def _sparse_extremes(X, scaler):
-    """The largest magnitude of each standardised column of a sparse X, without densifying it."""
-    largest = abs(X).max(axis=0).toarray().ravel()
-    return largest if scaler is None else (largest + np.abs(scaler.mean_)) / scaler.scale_
+def _recorded(name, doc):
+    """A fitted attribute that reads the fit's :class:`History`."""
+    def get(self):
+        check_is_fitted(self)
+        return getattr(self._history, name)
+    return property(get, doc=doc)
 
 
 class BaseTNN(BaseEstimator, metaclass=ABCMeta):
@@ -210,8 +202,8 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
             if first_fit:
                 self.input_scaler_ = fit_scaler(X, sample_weight) if self.standardize else None
                 self._initialize(X.shape[1], n_outputs, sizes, activations, rng, early_stopping)
-            elif early_stopping and self.validation_scores_ is None:  # a warm start that stops early
-                self.validation_scores_, self.best_validation_score_ = [], -np.inf
+            elif early_stopping:  # a warm start may begin to stop early
+                self._history.start_validation()
             network = self.network_.to(resolve_device(self.device))
             objective, validation = self._objective(network, X, Y, y, sample_weight, rng, early_stopping)
             # alpha / 2 ||W||^2 over the total sample weight (the number of
@@ -225,7 +217,7 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
             batch_size = (self._solver.auto_batch_size(len(objective.X)) if self.batch_size == "auto"
                           else self.batch_size)
             stream = BatchStream(len(objective.X), batch_size, self.shuffle, rng, objective.weights.device)
-            FitLoop(self, self._solver, validation, incremental).run(objective, l2, stream)
+            self.n_iter_ = self._run(objective, l2, stream, validation, incremental)
             self._set_diagnostics()
         return self
 
@@ -240,21 +232,22 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
                                      random_state=rng, stratify=stratify)
             X, X_val, Y, _, _, y_val, sample_weight, _ = split
             validation = (X_val, y_val)
-        scaler, dtype = self.input_scaler_, np.dtype(self.dtype)
-        if sp.issparse(X):  # made dense a batch at a time, never whole
-            check_finite(_sparse_extremes(X, scaler).astype(dtype), "X")
-            X = StandardizedRows(X, scaler, dtype, param.device)
-        elif scaler is None and X.dtype == dtype:
-            pass  # shared with torch as it is
-        elif param.device.type == "cpu" and X.shape[0] * X.shape[1] * dtype.itemsize > STANDARDIZED_COPY_BYTES:
-            for start in range(0, len(X), CHUNK_ROWS):
-                check_finite(standardize(scaler, X[start:start + CHUNK_ROWS], dtype, clip=True), "X")
-            X = StandardizedRows(X, scaler, dtype, param.device)
-        else:
-            X = check_finite(standardize(scaler, X, dtype, clip=True), "X")
+        X = training_rows(X, self.input_scaler_, np.dtype(self.dtype), param.device)
         Y = to_tensor(Y, torch.long if Y.dtype.kind == "i" else param.dtype, param.device)
         weights = to_tensor(sample_weight, param.dtype, param.device)
         return Objective(network, X, Y, weights, self._loss), validation
+
+    def _run(self, objective, l2, stream, validation, incremental):
+        """The fit loop on the solver, recording to the history; returns the iterations of this call."""
+        callbacks = [record_entropies]
+        if self.verbose:
+            callbacks.append(ProgressBar(1 if incremental else self.max_iter, type(self).__name__))
+        loop = FitLoop(self.network_, self._solver, self._history, max_iter=self.max_iter, tol=self.tol,
+                       n_iter_no_change=self.n_iter_no_change, incremental=incremental, callbacks=callbacks,
+                       score=None if validation is None else lambda: self._validation_score(*validation),
+                       name=type(self).__name__)
+        loop.run(objective, l2, stream)
+        return loop.n_iter
 
     @contextlib.contextmanager
     def _rolled_back_on_error(self):
@@ -263,8 +256,8 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
         Unfitted stays unfitted (nothing half-set), and a fitted estimator
         (warm_start, partial_fit) keeps its previous model and solver state.
         """
-        saved = {key: copy.deepcopy(value) if key == "_rng" else value if key == "_solver" else copy.copy(value)
-                 for key, value in vars(self).items()}
+        saved = {key: copy.deepcopy(value) if key in ("_rng", "_history") else value if key == "_solver"
+                 else copy.copy(value) for key, value in vars(self).items()}
         weights = self.network_.weights() if hasattr(self, "network_") else None
         solver_state = self._solver.state_dict() if getattr(self, "_solver", None) is not None else None
         try:
@@ -285,10 +278,7 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
         self.network_ = TNNetwork(n_features, n_outputs, sizes, dims, bond_dims, activations,
                                   self.input_projection, torch_generator(rng), DTYPES[self.dtype],
                                   resolve_device(self.device))
-        self.n_iter_, self.loss_curve_, self.best_loss_ = 0, [], np.inf
-        self.validation_scores_ = [] if early_stopping else None
-        self.best_validation_score_ = -np.inf if early_stopping else None
-        self._entropy_rows = []
+        self.n_iter_, self._history = 0, History(early_stopping)
         self._rng = rng
         self._solver = None
 
@@ -304,10 +294,9 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
         self.mpos_ = [MPO([c.detach().cpu().clone() for c in layer.cores]) for layer in layers]
         self.singular_values_ = [mpo.singular_values() for mpo in self.mpos_]
         self.entanglement_entropy_ = [bond_entropies(spectra) for spectra in self.singular_values_]
-        self.entanglement_history_ = [
-            np.array([row[index] for row in self._entropy_rows]).reshape(len(self._entropy_rows), layer.n_bonds)
-            for index, layer in enumerate(layers)
-        ]
+        rows = self._history.entropies
+        self.entanglement_history_ = [np.array([row[index] for row in rows]).reshape(len(rows), layer.n_bonds)
+                                      for index, layer in enumerate(layers)]
         mpo_params = sum(mpo.n_params for mpo in self.mpos_)
         dense_params = sum(layer.in_features * layer.out_features for layer in layers)
         self.compression_ratio_ = mpo_params / dense_params
@@ -332,6 +321,14 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
         )
 
     # ------------------------------------------------ MLPClassifier's attributes
+    loss_curve_ = _recorded("loss_curve", "Each iteration's mean training loss, over every fit and partial_fit "
+                                          "call since the first.")
+    best_loss_ = _recorded("best_loss", "The least training loss of any iteration.")
+    validation_scores_ = _recorded("validation_scores", "Each iteration's validation score with early stopping, "
+                                                        "else None.")
+    best_validation_score_ = _recorded("best_validation_score", "The best validation score with early stopping, "
+                                                                "else None.")
+
     @property
     def loss_(self):
         """The last iteration's training loss, ``loss_curve_[-1]``."""
@@ -372,27 +369,8 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
                                                   dtype=[np.float64, np.float32]))
 
     def _network_output(self, X):
-        """Network output for a validated array, standardised and computed in chunks.
-
-        A chunk whose output is not finite in the fit's dtype (an input beyond
-        the range the network was fitted on) is computed again in float64.
-        """
-        network, wide = self.network_, None
-        outputs = []
-        if sp.issparse(X):
-            X = X.tocsr()  # row slices
-        for start in range(0, X.shape[0], CHUNK_ROWS):
-            chunk = standardize(self.input_scaler_, X[start:start + CHUNK_ROWS], np.float64, clip=True)
-            out = _evaluate(network, chunk)
-            if not np.isfinite(out).all():
-                if wide is None:
-                    wide = copy.deepcopy(network).to(torch.float64)
-                out = _evaluate(wide, chunk)
-                if not np.isfinite(out).all():
-                    raise ValueError(f"X has values too large for the network (largest magnitude "
-                                     f"{abs(X).max():.3g}): its output is not finite even in float64")
-            outputs.append(out)
-        return np.concatenate(outputs)
+        """Network output for a validated array (see :func:`network_output`)."""
+        return network_output(self.network_, X, self.input_scaler_)
 
     def __getstate__(self):
         # Tensors on a GPU would not unpickle on a CPU-only machine. The
@@ -409,10 +387,3 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
         tags.input_tags.allow_nan = False
         tags.input_tags.sparse = True
         return tags
-
-
-def _evaluate(network, X):
-    """``network(X)`` for a float64 numpy array, as float64 numpy."""
-    param = next(network.parameters())
-    with torch.no_grad():
-        return network(to_tensor(X, param.dtype, param.device)).cpu().double().numpy()

@@ -1,4 +1,4 @@
-"""The iterations of a fit: stopping, divergence recovery, the best weights, progress."""
+"""The iterations of a fit: stopping, divergence recovery, the best weights, and their history."""
 
 import warnings
 
@@ -17,48 +17,88 @@ DIVERGENCE_MARGIN = 0.1
 MAX_RECOVERIES = 10
 
 
-class FitLoop:
-    """Runs a solver until ``max_iter`` or no improvement, as sklearn's MLP does.
+class History:
+    """What a model's iterations recorded, over its fit and partial_fit calls.
 
-    partial_fit runs a single iteration. An iteration that diverges
-    (:meth:`diverged`) is undone: the best weights come back and the step
-    halves. With early stopping the network with the best validation score
-    is kept; without, the best weights are kept when the last iteration's
-    loss is worse. An interrupt (Ctrl-C) ends the fit with the best weights
-    of the iterations completed so far. The history goes to the estimator's
-    fitted attributes (``n_iter_`` for this call, ``loss_curve_`` since the
-    first fit, ``best_loss_``, ``validation_scores_``,
-    ``best_validation_score_``).
+    Attributes
+    ----------
+    loss_curve : list of float
+        Each iteration's mean training loss (NaN where it diverged).
+    best_loss : float
+    validation_scores : list of float or None
+        Each iteration's validation score, with early stopping (else None).
+    best_validation_score : float or None
+    entropies : list
+        Per iteration, per TN layer, the entanglement entropy of each bond
+        (recorded by :func:`record_entropies`).
+    """
+
+    def __init__(self, early_stopping):
+        self.loss_curve, self.best_loss, self.entropies = [], np.inf, []
+        self.validation_scores = self.best_validation_score = None
+        if early_stopping:
+            self.start_validation()
+
+    def start_validation(self):
+        """Record validation scores from now on (a warm start that stops early)."""
+        if self.validation_scores is None:
+            self.validation_scores, self.best_validation_score = [], -np.inf
+
+
+class FitLoop:
+    """Runs a solver until ``max_iter`` iterations or no improvement, as sklearn's MLP does.
+
+    An iteration that diverges (:meth:`diverged`) is undone: the best
+    weights come back and the step halves. With early stopping (``score``)
+    the network with the best validation score is kept; without, the best
+    weights are kept when the last iteration's loss is worse. An interrupt
+    (Ctrl-C) ends the fit with the best weights of the iterations completed
+    so far. Every iteration goes to ``history``, then to the ``callbacks``.
 
     Parameters
     ----------
-    estimator : BaseTNN
+    network : TNNetwork
     solver : Solver
-    validation : (X, y) or None
-        Held-out data for early stopping.
-    incremental : bool
-        Whether this is a partial_fit call.
+    history : History
+        Appended to; it carries the best loss and score across calls.
+    max_iter, tol, n_iter_no_change : as the estimators' parameters
+    score : callable, optional
+        ``score()``: the network's validation score (higher is better), for
+        early stopping.
+    incremental : bool, default=False
+        A partial_fit call: one iteration, and its chunk's loss is not
+        compared with the best of other chunks.
+    callbacks : sequence of callables
+        ``callback(loop, loss, score)`` after each iteration, once
+        ``history`` has it, and ``callback.close(loop, stop)`` at the end
+        where it has one: :func:`record_entropies`, :class:`ProgressBar`.
+    name : str
+        Who fits, for the warnings.
+
+    Attributes
+    ----------
+    n_iter : int
+        The iterations of this call.
     """
 
-    def __init__(self, estimator, solver, validation, incremental):
-        self.estimator, self.solver = estimator, solver
-        self.network = estimator.network_
-        self.validation, self.incremental = validation, incremental
-        self.recoveries = 0
+    def __init__(self, network, solver, history, *, max_iter, tol, n_iter_no_change, score=None, incremental=False,
+                 callbacks=(), name="TNN"):
+        self.network, self.solver, self.history = network, solver, history
+        self.max_iter, self.tol, self.n_iter_no_change = max_iter, tol, n_iter_no_change
+        self.score, self.incremental, self.callbacks, self.name = score, incremental, list(callbacks), name
+        self.n_iter = self.recoveries = 0
 
     def run(self, objective, l2, stream):
-        """Iterate; returns nothing, raises ValueError when no iteration could progress."""
-        est = self.estimator
-        n_iter = 1 if self.incremental else est.max_iter
-        est.n_iter_ = 0  # this call's iterations, as sklearn's MLP (loss_curve_ keeps them all)
+        """Iterate; returns why it stopped ('converged', 'max_iter', 'diverged'
+        or 'interrupted'); raises ValueError when no iteration could progress."""
+        n_iter = 1 if self.incremental else self.max_iter
         # The state to fall back on: a sweep interrupted half-way has moved
         # some parameters and not others.
-        self.best = (self.network.weights(), self.solver.state_dict(), len(est.loss_curve_))
+        self.best = (self.network.weights(), self.solver.state_dict(), len(self.history.loss_curve))
         no_improvement, progressed, stop = 0, False, "max_iter"
-        progress = tqdm(total=n_iter, desc=type(est).__name__, unit="iter", disable=not est.verbose)
         try:
             for _ in range(n_iter):
-                improved, kept = self._iterate(objective, l2, stream, progress)
+                improved, kept = self._iterate(objective, l2, stream)
                 progressed |= kept
                 no_improvement = 0 if improved else no_improvement + 1
                 if self.recoveries > MAX_RECOVERIES:
@@ -67,7 +107,7 @@ class FitLoop:
                 if self.incremental:
                     stop = "converged"
                     break
-                if no_improvement > est.n_iter_no_change:
+                if no_improvement > self.n_iter_no_change:
                     if not self.solver.on_plateau():
                         stop = "converged"
                         break
@@ -75,24 +115,25 @@ class FitLoop:
         except KeyboardInterrupt:
             stop = "interrupted"
         finally:
-            progress.close()
+            for callback in self.callbacks:
+                getattr(callback, "close", lambda loop, stop: None)(self, stop)
         if not (progressed or self.incremental or stop == "interrupted"):
             raise ValueError(
-                f"{type(est).__name__}: training diverged: no iteration kept the loss finite and near its "
-                f"best, even with the step halved {self.recoveries} times. Check X and y for extreme "
-                f"values, or keep standardize=True."
+                f"{self.name}: training diverged: no iteration kept the loss finite and near its best, even "
+                f"with the step halved {self.recoveries} times. Check X and y for extreme values, or keep "
+                f"standardize=True."
             )
         self._finish(stop)
+        return stop
 
-    def _iterate(self, objective, l2, stream, progress):
+    def _iterate(self, objective, l2, stream):
         """One iteration and its bookkeeping; returns (improved, kept)."""
-        est = self.estimator
         try:
             loss = self.solver.run_iteration(objective, l2, stream)
         except FloatingPointError:
             loss = np.nan
-        est.n_iter_ += 1
-        est.loss_curve_.append(loss)
+        self.n_iter += 1
+        self.history.loss_curve.append(loss)
         diverged = self.diverged(loss)
         if diverged:
             self.network.load_weights(self.best[0])
@@ -102,10 +143,9 @@ class FitLoop:
             self.recoveries = 0
         improved, best, score = self._record(loss, diverged)
         if best:
-            self.best = (self.network.weights(), self.solver.state_dict(), len(est.loss_curve_))
-        if est.verbose:  # formatting the fields costs about 1% of a small network's iteration
-            progress.set_postfix(self._progress_fields(loss, score), refresh=False)
-        progress.update()
+            self.best = (self.network.weights(), self.solver.state_dict(), len(self.history.loss_curve))
+        for callback in self.callbacks:
+            callback(self, loss, score)
         return improved, not diverged
 
     def diverged(self, loss):
@@ -113,69 +153,84 @@ class FitLoop:
         only: partial_fit's chunks differ) far above the best so far."""
         if not np.isfinite(loss):
             return True
-        return not self.incremental and loss > DIVERGENCE_FACTOR * self.estimator.best_loss_ + DIVERGENCE_MARGIN
+        return not self.incremental and loss > DIVERGENCE_FACTOR * self.history.best_loss + DIVERGENCE_MARGIN
 
     def _record(self, loss, diverged):
-        """Entropies, validation score and best values after an iteration.
+        """The validation score and best values after an iteration.
 
         Returns whether it improved by ``tol``, whether its weights are the
         best so far, and the validation score (None without early stopping).
         """
-        est = self.estimator
-        est._entropy_rows.append([bond_entropies([s.cpu().numpy() for s in spectra])
-                                  for spectra in self.solver.bond_spectra()])
-        score = None
-        if self.validation is not None:
-            score = est._validation_score(*self.validation)
-            est.validation_scores_.append(score)
-            improved = score > est.best_validation_score_ + est.tol
-            best = score > est.best_validation_score_
-            est.best_validation_score_ = max(est.best_validation_score_, score)
+        history, score = self.history, None
+        if self.score is not None:
+            score = self.score()
+            history.validation_scores.append(score)
+            improved = score > history.best_validation_score + self.tol
+            best = score > history.best_validation_score
+            history.best_validation_score = max(history.best_validation_score, score)
         else:
-            improved = not diverged and loss < est.best_loss_ - est.tol
-            best = not diverged and loss < est.best_loss_
+            improved = not diverged and loss < history.best_loss - self.tol
+            best = not diverged and loss < history.best_loss
         if not diverged:
-            est.best_loss_ = min(est.best_loss_, loss)
+            history.best_loss = min(history.best_loss, loss)
         return improved and not diverged, best and not diverged, score
 
     def _finish(self, stop):
         """Warn about a stop that was not a convergence and keep the right weights."""
-        est = self.estimator
-        name, best_iteration = type(est).__name__, self.best[2]
+        curve, best_iteration = self.history.loss_curve, self.best[2]
         if stop == "interrupted":
             warnings.warn(
-                f"{name}: training interrupted during iteration {len(est.loss_curve_) + 1}; keeping the weights of "
+                f"{self.name}: training interrupted during iteration {len(curve) + 1}; keeping the weights of "
                 f"iteration {best_iteration}, the best so far. Fit again with warm_start=True to continue.",
                 UserWarning,
             )
         elif stop == "diverged":
             warnings.warn(
-                f"{name}: training diverged and did not recover with the step halved {MAX_RECOVERIES} "
+                f"{self.name}: training diverged and did not recover with the step halved {MAX_RECOVERIES} "
                 f"times; keeping the weights of iteration {best_iteration}, the best so far.",
                 ConvergenceWarning,
             )
-        elif self.incremental and not np.isfinite(est.loss_curve_[-1]):
+        elif self.incremental and not np.isfinite(curve[-1]):
             warnings.warn(
-                f"{name}: partial_fit's iteration diverged; the weights from before the call are kept "
+                f"{self.name}: partial_fit's iteration diverged; the weights from before the call are kept "
                 f"and the step is halved.", ConvergenceWarning,
             )
         elif stop == "max_iter":
             warnings.warn(
-                f"{name}: maximum iterations ({est.max_iter}) reached and the optimization hasn't "
+                f"{self.name}: maximum iterations ({self.max_iter}) reached and the optimization hasn't "
                 f"converged yet.", ConvergenceWarning,
             )
-        elif est.verbose and not self.incremental:
-            tqdm.write(f"No improvement greater than tol={est.tol} for {est.n_iter_no_change} "
-                       f"consecutive iterations. Stopping.")
-        keep_best = self.validation is not None or stop in ("interrupted", "diverged") or (
-            not self.incremental and est.loss_curve_ and est.loss_curve_[-1] > est.best_loss_)
+        keep_best = self.score is not None or stop in ("interrupted", "diverged") or (
+            not self.incremental and curve and curve[-1] > self.history.best_loss)
         if keep_best:
             self.network.load_weights(self.best[0])
             self.solver.load_state_dict(self.best[1])
 
-    def _progress_fields(self, loss, validation_score):
+
+def record_entropies(loop, loss, score):
+    """A callback: the bond entropies of every TN layer after the iteration, to the history."""
+    loop.history.entropies.append([bond_entropies([s.cpu().numpy() for s in spectra])
+                                   for spectra in loop.solver.bond_spectra()])
+
+
+class ProgressBar:
+    """A callback: a progress bar of the iterations with the loss, the
+    validation score and the mean entropy (after :func:`record_entropies`)."""
+
+    def __init__(self, total, name):
+        self.bar = tqdm(total=total, desc=name, unit="iter")
+
+    def __call__(self, loop, loss, score):
         fields = {"loss": f"{loss:.4g}"}
-        if validation_score is not None:
-            fields["val"] = f"{validation_score:.4f}"
-        fields["entropy"] = f"{np.concatenate(self.estimator._entropy_rows[-1]).mean():.3f}"
-        return fields
+        if score is not None:
+            fields["val"] = f"{score:.4f}"
+        if loop.history.entropies:
+            fields["entropy"] = f"{np.concatenate(loop.history.entropies[-1]).mean():.3f}"
+        self.bar.set_postfix(fields, refresh=False)
+        self.bar.update()
+
+    def close(self, loop, stop):
+        self.bar.close()
+        if stop == "converged" and not loop.incremental:
+            tqdm.write(f"No improvement greater than tol={loop.tol} for {loop.n_iter_no_change} "
+                       f"consecutive iterations. Stopping.")

@@ -12,9 +12,6 @@ from ._scaling import CHUNK_ROWS, soft_clip, standardize
 
 # The frozen projection of the training set is cached up to this size.
 EMBED_CACHE_BYTES = 64 * 2**20
-# A dense X is standardised whole up to this size (the fastest steps), and
-# a batch at a time above it (no second copy of a large X).
-STANDARDIZED_COPY_BYTES = 64 * 2**20
 # torch's CPU log-softmax runs a scalar loop along a class axis shorter than
 # its vector lanes; along the samples of the transposed logits it vectorises
 # (2-3x faster with 4-15 classes and a batch of 1000), once the logits are

@@ -5,7 +5,8 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseTNN, check_finite
+from ._base import BaseTNN
+from ._data import check_finite
 from ._scaling import fit_scaler, standardize, unstandardize
 
 

@@ -27,6 +27,7 @@ from sklearn.utils.estimator_checks import (
 from threadpoolctl import threadpool_limits
 
 import skltnn._base
+import skltnn._data
 import skltnn._objective
 from skltnn import TNNClassifier, TNNRegressor
 from skltnn._objective import Objective
@@ -814,7 +815,7 @@ def test_sparse_input_fits_as_dense_a_batch_at_a_time(Estimator, fmt, monkeypatc
     dense = Estimator(**params).fit(X, y)
     # Rows are made dense a batch (or a chunk) at a time, never all at once.
     monkeypatch.setattr(skltnn._objective, "CHUNK_ROWS", 64)
-    monkeypatch.setattr(skltnn._base, "CHUNK_ROWS", 64)
+    monkeypatch.setattr(skltnn._data, "CHUNK_ROWS", 64)
     densified = []
     to_dense = sp.csr_matrix.toarray
     monkeypatch.setattr(sp.csr_matrix, "toarray", lambda self, *a: densified.append(self.shape[0]) or
@@ -838,7 +839,7 @@ def test_a_large_dense_x_is_standardised_a_batch_at_a_time(Estimator, batch_size
     make_objective = Estimator._objective
     monkeypatch.setattr(Estimator, "_objective", lambda self, *args: objectives.append(
         make_objective(self, *args)) or objectives[-1])
-    monkeypatch.setattr(skltnn._base, "STANDARDIZED_COPY_BYTES", 1000)
+    monkeypatch.setattr(skltnn._data, "STANDARDIZED_COPY_BYTES", 1000)
     batched = Estimator(**params).fit(X, y)
     assert isinstance(objectives[0][0].X, skltnn._objective.StandardizedRows)
     np.testing.assert_array_equal(batched.loss_curve_, whole.loss_curve_)
