@@ -285,8 +285,8 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
     def _make_solver(self, network):
         solver_class = SOLVERS[self.solver]
         lr = solver_class.default_learning_rate if self.learning_rate_init == "auto" else self.learning_rate_init
-        return solver_class(network, learning_rate=lr, bond_dim=self.bond_dim, svd_cutoff=self.svd_cutoff,
-                            sweep=self.sweep, schedule=self.learning_rate, power_t=self.power_t)
+        settings = {keyword: getattr(self, parameter) for keyword, parameter in solver_class.settings.items()}
+        return solver_class(network, learning_rate=lr, bond_dim=self.bond_dim, **settings)
 
     def _set_diagnostics(self):
         """Fitted attributes derived from the trained weights."""

@@ -20,7 +20,7 @@ class FullBatchGradientDescent(Solver):
     default_batch_size = 10**9
 
     def __init__(self, network, **settings):
-        super().__init__(network, **settings)
+        super().__init__(network, **settings)  # learning_rate and bond_dim: it names no other settings
         self.params = [p for p in network.parameters() if p.requires_grad]
         self.steps = 0
 
@@ -174,3 +174,16 @@ def test_a_divergence_shrinks_the_scheduled_step_too():
     assert solver.step == step / 2
     solver._set_step()  # the next epoch's step keeps the factor
     assert solver.step == pytest.approx(step / 2)
+
+
+def test_each_solver_takes_the_estimator_settings_it_names_and_no_others():
+    assert DMRGSweeper.settings == {"svd_cutoff": "svd_cutoff", "sweep": "sweep"}
+    assert SGDSolver.settings == {"schedule": "learning_rate", "power_t": "power_t"} and AdamSolver.settings == {}
+    net = TNNClassifier(hidden_layer_sizes=(8,), max_iter=1, random_state=0).fit(
+        *make_classification(60, random_state=0)).network_
+    with pytest.raises(TypeError, match="schedule"):
+        DMRGSweeper(net, learning_rate=0.1, bond_dim=2, schedule="adaptive")
+    with pytest.raises(TypeError, match="svd_cutoff"):
+        SGDSolver(net, learning_rate=0.1, bond_dim=2, svd_cutoff=0.1)
+    sgd = SGDSolver(net, learning_rate=0.1, bond_dim=2, schedule="invscaling", power_t=0.3)
+    assert (sgd.schedule, sgd.power_t) == ("invscaling", 0.3)

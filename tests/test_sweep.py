@@ -11,7 +11,7 @@ from skltnn._layers import MPOLinear
 from skltnn._objective import Objective
 from skltnn._solvers import DMRGSweeper
 from skltnn._solvers._line_search import MAX_SCALE
-from skltnn._solvers._sweep import bond_schedule, visit_steps
+from skltnn._solvers._sweep import bond_visits, visit_steps
 
 
 def sweeper_for(net, learning_rate, bond_dim, svd_cutoff=0.0, strategy="all_layers"):
@@ -173,15 +173,15 @@ def test_every_visit_finds_the_layer_in_mixed_canonical_form(strategy, autograd_
     objective = Objective(net, X, y, torch.ones(40, dtype=torch.float64), "cross_entropy")
     for _ in range(2):
         sweeper.run_iteration(objective, 1e-3, stream)
-    assert len(steps) == 2 * len(sweeper.schedule) * stream.n_batches
+    assert len(steps) == 2 * len(sweeper.visits) * stream.n_batches
 
 
-def test_bond_schedules():
-    assert bond_schedule([2, 1], "all_layers") == [
+def test_bond_visits():
+    assert bond_visits([2, 1], "all_layers") == [
         (0, 0, "right"), (0, 1, "right"), (1, 0, "right"),
         (1, 0, "left"), (0, 1, "left"), (0, 0, "left"),
     ]
-    assert bond_schedule([2, 1], "layer_by_layer") == [
+    assert bond_visits([2, 1], "layer_by_layer") == [
         (0, 0, "right"), (0, 1, "right"), (0, 1, "left"), (0, 0, "left"),
         (1, 0, "right"), (1, 0, "left"),
     ]
@@ -270,7 +270,7 @@ def test_hand_written_and_autograd_visits_agree(projection, sizes, n_cores):
         with mock.patch.object(TNNetwork, "backward", autospec=True, side_effect=TNNetwork.backward) as backward, \
                 mock.patch.object(MPOLinear, "dense_environment", environment):
             losses = [sweeper.run_iteration(objective, 1e-3, stream) for _ in range(2)]
-        steps = sum(visit_steps(stream.n_batches, len(sweeper.schedule)))
+        steps = sum(visit_steps(stream.n_batches, len(sweeper.visits)))
         assert backward.call_count == (2 * steps if hand_written else 0)
         results.append((losses, [p.detach() for p in net.parameters()]))
     (hand_losses, hand_params), (auto_losses, auto_params) = results
@@ -305,7 +305,7 @@ def test_full_batch_sweeps_never_raise_the_objective(autograd_visits):
     sweeper = layer_only(sweeper_for(net, 50.0, 64))
     stream = BatchStream(50, 50, False, np.random.RandomState(0), "cpu")
     visits = [sweeper.update_bond(0, bond, d, loss, 1e-3, stream) for _ in range(10)
-              for _, bond, d in sweeper.schedule]
+              for _, bond, d in sweeper.visits]
     assert np.isfinite(visits).all() and visits[-1] < 0.01 * visits[0]
     assert all(b <= a * (1 + 1e-12) for a, b in zip(visits, visits[1:]))
 

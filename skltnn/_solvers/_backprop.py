@@ -18,8 +18,8 @@ class BackpropSolver(Solver):
     exactly from the cores. Subclasses choose the optimiser.
     """
 
-    def __init__(self, network, **settings):
-        super().__init__(network, **settings)
+    def __init__(self, network, *, learning_rate, bond_dim):
+        super().__init__(network, learning_rate=learning_rate, bond_dim=bond_dim)
         self.optimizer = self._make_optimizer([p for p in network.parameters() if p.requires_grad])
 
     @abstractmethod
@@ -82,8 +82,11 @@ class SGDSolver(BackpropSolver):
     each plateau.
     """
 
-    def __init__(self, network, **settings):
-        super().__init__(network, **settings)
+    settings = {"schedule": "learning_rate", "power_t": "power_t"}
+
+    def __init__(self, network, *, learning_rate, bond_dim, schedule="constant", power_t=0.5):
+        super().__init__(network, learning_rate=learning_rate, bond_dim=bond_dim)
+        self.schedule, self.power_t = schedule, power_t
         self.scale, self.samples_seen = 1.0, 0
 
     def _make_optimizer(self, params):

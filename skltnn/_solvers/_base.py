@@ -14,6 +14,10 @@ class Solver(ABC):
     its name with :func:`~skltnn._solvers.register_solver`; the estimators'
     ``solver`` parameter takes any registered name.
 
+    A solver takes the settings every solver has, and the estimator's
+    parameters that it names in :attr:`settings` (as keyword arguments of its
+    own ``__init__``), no others.
+
     Parameters
     ----------
     network : TNNetwork
@@ -22,30 +26,20 @@ class Solver(ABC):
         :attr:`default_learning_rate` for 'auto'.
     bond_dim : int
         The largest bond dimension the TN layers may have.
-    svd_cutoff : float
-        Relative singular-value cutoff for solvers that truncate.
-    sweep : {'all_layers', 'layer_by_layer'}
-        The bond schedule of solvers that sweep.
-    schedule : {'constant', 'invscaling', 'adaptive'}
-        The learning-rate schedule of solvers that follow one.
-    power_t : float
-        The exponent of the 'invscaling' schedule.
     """
 
     #: The learning rate that ``learning_rate_init='auto'`` stands for.
     default_learning_rate = 0.01
     #: The mini-batch size that ``batch_size='auto'`` stands for (see :meth:`auto_batch_size`).
     default_batch_size = 200
+    #: {keyword of ``__init__``: the estimator parameter it takes}, beyond
+    #: ``learning_rate`` and ``bond_dim``.
+    settings = {}
 
-    def __init__(self, network, *, learning_rate, bond_dim, svd_cutoff, sweep, schedule="constant",
-                 power_t=0.5):
+    def __init__(self, network, *, learning_rate, bond_dim):
         self.network = network
         self.learning_rate = learning_rate
         self.bond_dim = bond_dim
-        self.svd_cutoff = svd_cutoff
-        self.sweep = sweep
-        self.schedule = schedule
-        self.power_t = power_t
 
     @classmethod
     def auto_batch_size(cls, n_samples):

@@ -8,7 +8,7 @@ from ._base import Solver
 from ._line_search import LineSearch
 
 
-def bond_schedule(n_bonds_per_layer, strategy):
+def bond_visits(n_bonds_per_layer, strategy):
     """The (layer, bond, direction) visits of one iteration.
 
     'all_layers' (the paper's PaL) treats the layers as one long chain: every
@@ -70,6 +70,7 @@ class DMRGSweeper(Solver):
     allows full rank, at most ``bond_dim`` (:func:`full_rank_bond_dim`).
     """
 
+    settings = {"svd_cutoff": "svd_cutoff", "sweep": "sweep"}
     # The first step on a bond tensor (the line search adapts it).
     default_learning_rate = 0.2
     # Beyond FULL_BATCH_ROWS rows, batches of this many: ten or more per
@@ -81,8 +82,9 @@ class DMRGSweeper(Solver):
     # visit two or more passes over the data (visit_steps).
     FULL_BATCH_ROWS = 10_000
 
-    def __init__(self, network, **settings):
-        super().__init__(network, **settings)
+    def __init__(self, network, *, learning_rate, bond_dim, svd_cutoff=0.0, sweep="all_layers"):
+        super().__init__(network, learning_rate=learning_rate, bond_dim=bond_dim)
+        self.svd_cutoff, self.sweep = svd_cutoff, sweep
         layers = network.tn_layers
         for index, layer in enumerate(layers):
             if layer.n_bonds < 1:
@@ -90,7 +92,7 @@ class DMRGSweeper(Solver):
                     f"TN layer {index} ({layer.in_features} -> {layer.out_features} units) has a single "
                     f"core, which the DMRG sweep cannot train: give it core_dims of at least two cores"
                 )
-        self.schedule = bond_schedule([layer.n_bonds for layer in layers], self.sweep)
+        self.visits = bond_visits([layer.n_bonds for layer in layers], sweep)
         self.line_search = LineSearch(network.dense_parameters(), network.penalized_dense_parameters(),
                                       self.learning_rate, len(layers))
         # A sweep starts at the left end: centre on core 0, the rest right-orthonormal.
@@ -106,9 +108,9 @@ class DMRGSweeper(Solver):
         return min(bond_dim, full_rank_bond_dim(in_dims, out_dims))
 
     def run_iteration(self, objective, l2, stream):
-        steps = visit_steps(stream.n_batches, len(self.schedule))
+        steps = visit_steps(stream.n_batches, len(self.visits))
         losses = [self.update_bond(layer, bond, direction, objective, l2, stream, n_steps)
-                  for (layer, bond, direction), n_steps in zip(self.schedule, steps)]
+                  for (layer, bond, direction), n_steps in zip(self.visits, steps)]
         return sum(losses) / len(losses)
 
     def reduce_step(self, factor):
