@@ -8,7 +8,6 @@ import contextlib
 import datetime
 import os
 import platform
-import re
 import sys
 from pathlib import Path
 
@@ -28,20 +27,21 @@ class _Tee:
             stream.flush()
 
 
-def results_path(script, args):
-    """benchmarks/results/<script>[-<args>].txt, e.g. bench_layer-widths-65536.txt."""
-    suffix = re.sub(r"[^A-Za-z0-9.]+", "-", " ".join(args)).strip("-")
-    return RESULTS / f"{Path(script).stem}{'-' + suffix if suffix else ''}.txt"
+def results_path(script, suite=None):
+    """benchmarks/results/<script>[-<suite>].txt, e.g. bench_wide-layouts.txt."""
+    return RESULTS / f"{Path(script).stem}{'-' + suite if suite else ''}.txt"
 
 
 @contextlib.contextmanager
-def recorded():
-    """Print to the terminal and to this run's results file, headed by the
-    command and the machine."""
+def recorded(suite=None):
+    """Print to the terminal and to the results file of this script (and
+    ``suite``, where the script answers more than one question), headed by
+    the command line and the machine. A script records after parsing its
+    arguments, so that ``--help`` writes nothing."""
     import sklearn
     import torch
 
-    path = results_path(sys.argv[0], sys.argv[1:])
+    path = results_path(sys.argv[0], suite)
     path.parent.mkdir(exist_ok=True)
     with open(path, "w") as file:
         file.write(f"$ python benchmarks/{Path(sys.argv[0]).name} {' '.join(sys.argv[1:])}".rstrip() + "\n")

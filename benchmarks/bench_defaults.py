@@ -1,16 +1,16 @@
 """The defaults where users meet them outside a table benchmark: a grid search and a wide network.
 
-- ``--search``: ``load_digits`` in a 3-fold ``GridSearchCV`` over ``bond_dim``
+- ``search``: ``load_digits`` in a 3-fold ``GridSearchCV`` over ``bond_dim``
   in {2, 8} (a ``StandardScaler`` pipeline, everything else at its default)
   against ``MLPClassifier`` cross-validated on the same folds, for ``--seeds``
   seeds of the models.
-- ``--wide``: ``hidden_layer_sizes=(1024, 1024)`` at the default ``bond_dim`` on
+- ``wide``: ``hidden_layer_sizes=(1024, 1024)`` at the default ``bond_dim`` on
   20,000 rows x 64 features, 5 classes (25% held out), against
   ``MLPClassifier((1024, 1024))``, both at their defaults otherwise: test
   accuracy, fit time, and the warnings the fit gave.
 
-    python benchmarks/bench_defaults.py --search [--seeds 3]
-    python benchmarks/bench_defaults.py --wide
+    python benchmarks/bench_defaults.py search [--seeds 3]
+    python benchmarks/bench_defaults.py wide
 """
 
 import argparse
@@ -77,18 +77,12 @@ def wide():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--search", action="store_true", help="digits: a grid search over bond_dim against the MLP")
-    parser.add_argument("--wide", action="store_true", help="the (1024, 1024) network at its defaults")
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("suite", choices=["search", "wide"])
+    parser.add_argument("--seeds", type=int, default=3, help="search: seeds of the models")
     args = parser.parse_args()
-    if not (args.search or args.wide):
-        parser.error("give --search or --wide")
-    if args.search:
-        search(args.seeds)
-    if args.wide:
-        wide()
+    with recorded(args.suite):
+        search(args.seeds) if args.suite == "search" else wide()
 
 
 if __name__ == "__main__":
-    with recorded():
-        main()
+    main()

@@ -8,8 +8,9 @@ gradients, as for a network's first layer; the last column also computes the
 input's, as for any later layer. Widths whose dense weight would not fit are
 timed for the MPO alone.
 
-    python benchmarks/bench_layer.py [--widths 64 1024 4096] [--bond-dims 2 4 8 16 32] [--batch 256]
-                                     [--device cuda]
+    python benchmarks/bench_layer.py [--device cuda]   # widths 64, 1024, 4096 at D = 2 to 32, batch 256
+    python benchmarks/bench_layer.py --huge             # a 65536-wide layer at D = 8, batch 64
+    python benchmarks/bench_layer.py --widths 256 16384 --bond-dims 4 --batch 128   # any other: -custom
 """
 
 import argparse
@@ -49,12 +50,23 @@ def forward_backward(layer, x):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--widths", type=int, nargs="+", default=[64, 256, 1024, 4096, 16384, 65536])
-    parser.add_argument("--bond-dims", type=int, nargs="+", default=[2, 4, 8, 16, 32])
-    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--huge", action="store_true", help="a layer whose dense weight would take 17 GB")
+    parser.add_argument("--widths", type=int, nargs="+")
+    parser.add_argument("--bond-dims", type=int, nargs="+")
+    parser.add_argument("--batch", type=int)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
+    custom = args.widths or args.bond_dims or args.batch
+    widths, bond_dims, batch = ([65536], [8], 64) if args.huge else ([64, 1024, 4096], [2, 4, 8, 16, 32], 256)
+    args.widths, args.bond_dims, args.batch = args.widths or widths, args.bond_dims or bond_dims, args.batch or batch
+    suite = "-".join(part for part in ("huge" if args.huge else "", "custom" if custom else "",
+                                       "" if args.device == "cpu" else args.device) if part)
+    with recorded(suite or None):
+        compare(args)
+
+
+def compare(args):
     torch.manual_seed(0)
     print(f"torch {torch.__version__}, {args.device}, {torch.get_num_threads()} threads, batch {args.batch}")
     print("plan: cores merged per run, e.g. 33 = two halves, 6 = rebuild W of 6 cores")
@@ -89,5 +101,4 @@ def main():
 
 
 if __name__ == "__main__":
-    with recorded():
-        main()
+    main()

@@ -99,6 +99,12 @@ def main():
     parser.add_argument("--chunks", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
+    custom = (args.rows, args.features, args.chunks) != (1_000_000, 50, 10)
+    with recorded("custom" if custom else None):
+        measure_all(args)
+
+
+def measure_all(args):
     context = multiprocessing.get_context("spawn")
     runs = {scenario: [] for scenario in SCENARIOS}
     for _ in range(args.repeats):
@@ -126,5 +132,4 @@ def main():
 
 
 if __name__ == "__main__":
-    with recorded():
-        main()
+    main()

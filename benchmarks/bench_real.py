@@ -185,6 +185,12 @@ def main():
     parser.add_argument("--n-jobs", type=int, default=1, help="data sets and seeds fitted in parallel")
     parser.add_argument("--save", help="also write every fit's record to this JSON file")
     args = parser.parse_args()
+    # A run on other data or parameters is a study, not the benchmark: its own file.
+    with recorded("custom" if args.tnn_params or args.data else None):
+        compare(args)
+
+
+def compare(args):
     start = time.perf_counter()
     records = run(args.data or [*CLASSIFICATION, *REGRESSION], args.seeds, args.tnn_params, args.n_jobs)
     if args.save:
@@ -195,5 +201,4 @@ def main():
 
 
 if __name__ == "__main__":
-    with recorded():
-        main()
+    main()

@@ -113,6 +113,11 @@ def main():
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--bond-dim", type=int, default=8)
     args = parser.parse_args()
+    with recorded(None if args.width == 64 else f"width-{args.width}"):
+        breakdown(args)
+
+
+def breakdown(args):
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     bond_update_breakdown(args.width, args.batch, args.bond_dim)
     print("forward FLOP rate of the chosen contraction plan, batch 256:")
@@ -121,5 +126,4 @@ def main():
 
 
 if __name__ == "__main__":
-    with recorded():
-        main()
+    main()

@@ -188,6 +188,12 @@ def main():
     parser.add_argument("--data", nargs="+", help="only these data sets (e.g. wine friedman2-200)")
     parser.add_argument("--save", help="also write every fit's record to this JSON file")
     args = parser.parse_args()
+    # A run on other data or parameters is a study, not the benchmark: its own file.
+    with recorded("custom" if args.tnn_params or args.data else None):
+        compare(args)
+
+
+def compare(args):
     records = run(args.seeds, args.tnn_params, args.data)
     if args.save:
         with open(args.save, "w") as f:
@@ -196,5 +202,4 @@ def main():
 
 
 if __name__ == "__main__":
-    with recorded():
-        main()
+    main()

@@ -54,9 +54,8 @@ def rowwise_product(a, t):
 
     One product per row (a batched product) needs no copy of ``t`` or of
     the result, but CPU kernels run it several times slower than one large
-    matrix product when n is below :data:`MIN_BATCHED_COLUMNS` (20x at
-    n = 2); there, one product of the transposed rows is cheaper, copies
-    included.
+    matrix product when n is below :data:`MIN_BATCHED_COLUMNS`; there, one
+    product of the transposed rows is cheaper, copies included.
     """
     rows, k, n = t.shape
     if n < MIN_BATCHED_COLUMNS:

@@ -13,10 +13,9 @@ from ._scaling import CHUNK_ROWS, soft_clip, standardize
 # The frozen projection of the training set is cached up to this size.
 EMBED_CACHE_BYTES = 64 * 2**20
 # torch's CPU log-softmax runs a scalar loop along a class axis shorter than
-# its vector lanes; along the samples of the transposed logits it vectorises
-# (2-3x faster with 4-15 classes and a batch of 1000), once the logits are
-# many enough to pay for the transposed copy, or at once when they were
-# computed transposed (:func:`linear_logits`).
+# its vector lanes; along the samples of the transposed logits it vectorises,
+# once the logits are many enough to pay for the transposed copy, or at once
+# when they were computed transposed (:func:`linear_logits`).
 VECTOR_LANES = 16
 MIN_TRANSPOSED_LOGITS = 2048
 
@@ -26,8 +25,7 @@ def linear_logits(Z, weight, bias):
 
     With fewer outputs than vector lanes on the CPU, a view of the
     transposed logits (outputs, samples): their product is also faster
-    than the narrow (samples, outputs) one (25 against 37 us for 1000
-    samples, 64 inputs and 10 outputs).
+    than the narrow (samples, outputs) one.
     """
     if Z.device.type == "cpu" and weight.shape[0] < VECTOR_LANES:
         return torch.addmm(bias[:, None], weight, Z.t()).t()

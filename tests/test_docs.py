@@ -79,7 +79,7 @@ def test_every_results_file_the_docs_quote_exists_and_names_its_command():
 
 @pytest.mark.parametrize("results, prefixes", [
     ("bench_tabular.txt", ("| classification |", "| regression |")),
-    ("bench_real-n-jobs-2.txt", ("| cla |", "| reg |")),
+    ("bench_real.txt", ("| cla |", "| reg |")),
 ])
 def test_the_performance_tables_are_the_benchmarks_output(results, prefixes):
     # Every row the page quotes is a line of the results file, as written.

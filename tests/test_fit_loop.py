@@ -13,7 +13,7 @@ class Scripted(Solver):
     output bias, so that the weights tell which iteration they are from."""
 
     def __init__(self, network, losses):
-        super().__init__(network, learning_rate=1.0, bond_dim=2, svd_cutoff=0.0, sweep="all_layers")
+        super().__init__(network, learning_rate=1.0, bond_dim=2)
         self.losses, self.reductions = list(losses), []
 
     def run_iteration(self, objective, l2, stream):

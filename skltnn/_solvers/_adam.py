@@ -6,13 +6,13 @@ import torch
 
 
 class Adam:
-    """Adam (Kingma & Ba, 2015) on a fixed list of tensors.
+    """Adam (Kingma & Ba, 2015) on a fixed set of named tensors.
 
     The update of ``torch.optim.Adam`` without weight decay, its moments
     held in one flat tensor so that a step is a few operations whatever the
-    number of parameters. A sweep step on a small network takes a few
-    hundred microseconds, and ``torch.optim``'s per-step bookkeeping (hooks,
-    parameter groups, state lookups) would add a third to it. Above all the
+    number of parameters: a sweep step on a small network is short, and
+    ``torch.optim``'s per-step bookkeeping (hooks, parameter groups, state
+    lookups) would be a large part of it. Above all the
     sweep's line search needs the update as a direction that it can scale
     before applying it (:meth:`direction`), and one that points downhill
     (:meth:`restart_momentum`), which ``torch.optim`` does not give;

@@ -1,4 +1,3 @@
-import copy
 import pickle
 import warnings
 
@@ -6,98 +5,24 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
-import scipy.sparse as sp
 import torch
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from sklearn.base import clone
-from sklearn.datasets import make_classification, make_multilabel_classification, make_regression
+from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
-from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
-from sklearn.neural_network import MLPClassifier
+from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
-from sklearn.utils.estimator_checks import (
-    check_methods_subset_invariance,
-    check_sample_weight_equivalence_on_dense_data,
-    check_sample_weight_equivalence_on_sparse_data,
-    parametrize_with_checks,
-)
 from threadpoolctl import threadpool_limits
 
 import skltnn._base
-import skltnn._data
-import skltnn._objective
 from skltnn import TNNClassifier, TNNRegressor
 from skltnn._objective import Objective
-from skltnn._solvers import AdamSolver, DMRGSweeper
+from skltnn._solvers import SOLVER_NAMES, SOLVERS, AdamSolver, DMRGSweeper, register_solver
 from skltnn.exceptions import CapacityWarning
-from skltnn.datasets import make_spiral
 
 from ._reference import brute_force_spectra, pad
-
-FAST = dict(hidden_layer_sizes=(16,), max_iter=30, random_state=0)
-SUBSET_REASON = (
-    "float32 matmuls of different batch sizes differ by ~1e-7 relative, the check's tolerance; "
-    "passes with dtype='float64' (test_subset_invariance_in_float64)"
-)
-WEIGHT_REASON = (
-    "float32 sums over repeated rows and over weighted rows differ by ~1e-7 relative, the check's "
-    "tolerance (and with mini-batches repeating a row changes the batches); passes in float64 "
-    "(test_sample_weight_equivalence_full_batch)"
-)
-EXPECTED_FAILED = {
-    "check_methods_subset_invariance": SUBSET_REASON,
-    # One property, checked on dense and on sparse data.
-    "check_sample_weight_equivalence_on_dense_data": WEIGHT_REASON,
-    "check_sample_weight_equivalence_on_sparse_data": WEIGHT_REASON,
-}
-
-
-@parametrize_with_checks(
-    [TNNClassifier(), TNNRegressor(), TNNClassifier(**FAST), TNNRegressor(**FAST)],
-    expected_failed_checks=lambda est: EXPECTED_FAILED,
-)
-def test_sklearn_compatible_estimator(estimator, check):
-    # The defaults users get, and a small configuration that trains in fewer sweeps.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        check(estimator)
-
-
-@pytest.mark.parametrize("Estimator", [TNNClassifier, TNNRegressor])
-def test_subset_invariance_in_float64(Estimator):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        check_methods_subset_invariance(Estimator.__name__, Estimator(**FAST, dtype="float64"))
-
-
-@pytest.mark.parametrize("Estimator", [TNNClassifier, TNNRegressor])
-def test_sample_weight_equivalence_full_batch(Estimator):
-    # As sklearn checks MLPClassifier with a deterministic solver.
-    est = Estimator(**FAST, dtype="float64", batch_size=10**6, shuffle=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        check_sample_weight_equivalence_on_dense_data(Estimator.__name__, est)
-        check_sample_weight_equivalence_on_sparse_data(Estimator.__name__, est)
-
-
-@pytest.fixture(scope="module")
-def spiral():
-    X, y = make_spiral(600, n_classes=3, random_state=0)
-    return train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
-
-
-@pytest.fixture(scope="module")
-def fitted_spiral(spiral):
-    Xtr, Xte, ytr, yte = spiral
-    return TNNClassifier(bond_dim=8, random_state=0).fit(Xtr, ytr)
-
-
-def test_spiral_reaches_97_percent_with_defaults(spiral, fitted_spiral):
-    _, Xte, _, yte = spiral
-    assert fitted_spiral.score(Xte, yte) >= 0.97
+from .conftest import FAST
 
 
 def assert_diagnostics_match_brute_force(est):
@@ -197,44 +122,12 @@ def test_pickled_state_holds_cpu_tensors_only(fitted_spiral):
     assert all(t.device.type == "cpu" for t in state["network_"].state_dict().values())
 
 
-@pytest.mark.parametrize("labels", [np.array(["cat", "dog", "emu"]), np.array([10, -3, 7]), None])
-def test_labels_of_any_type_come_back_as_given(labels):
-    X, y = make_classification(150, n_features=5, n_classes=3, n_informative=3, random_state=0)
-    y = np.array([True, False])[y % 2] if labels is None else labels[y]
-    est = TNNClassifier(**FAST).fit(X, y)
-    pred = est.predict(X)
-    assert pred.dtype == y.dtype and set(pred) <= set(y)
-    np.testing.assert_array_equal(est.classes_, np.unique(y))
-    proba = est.predict_proba(X)
-    assert proba.shape == (150, len(est.classes_))
-    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
-    np.testing.assert_allclose(np.log(proba), est.predict_log_proba(X), atol=1e-6)
-    assert est.decision_function(X).shape == ((150,) if len(est.classes_) == 2 else (150, 3))
-
-
 def test_feature_names_in():
     X, y = make_classification(60, n_features=4, random_state=0)
     df = pd.DataFrame(X, columns=list("abcd"))
     est = TNNClassifier(**FAST).fit(df, y)
     np.testing.assert_array_equal(est.feature_names_in_, list("abcd"))
     assert est.n_features_in_ == 4
-
-
-def test_regressor_single_and_multi_output():
-    X, y = make_regression(200, n_features=5, n_targets=2, noise=0.1, random_state=0)
-    y = y / y.std(axis=0)
-    est = TNNRegressor(hidden_layer_sizes=(16,), max_iter=100, random_state=0).fit(X, y)
-    assert est.predict(X).shape == (200, 2) and est.n_outputs_ == 2
-    assert est.score(X, y) > 0.9
-    single = TNNRegressor(**FAST).fit(X, y[:, 0])
-    assert single.predict(X).shape == (200,)
-
-
-def test_sample_weight_shifts_the_decision():
-    X, y = make_classification(300, n_features=4, class_sep=0.3, flip_y=0.3, random_state=0)
-    plain = TNNClassifier(**FAST).fit(X, y)
-    weighted = TNNClassifier(**FAST).fit(X, y, sample_weight=np.where(y == 1, 10.0, 1.0))
-    assert (weighted.predict(X) == 1).mean() > (plain.predict(X) == 1).mean()
 
 
 def test_zero_weights_are_ignored_by_the_loss():
@@ -277,29 +170,53 @@ def test_convergence_warning_when_max_iter_is_reached():
         TNNClassifier(**{**FAST, "max_iter": 2}).fit(X, y)
 
 
-# ------------------------------------------------------------ failure paths
-def scripted_iterations(monkeypatch, script):
-    """Make ``DMRGSweeper.run_iteration`` follow ``script(iteration, sweeper, loss)``:
-    the real sweep runs first, then the script may damage the weights and
-    return another loss, or raise."""
-    run_iteration = DMRGSweeper.run_iteration
-    calls = []
+@pytest.fixture
+def registered():
+    """``registered(name, cls)``: a solver registered for the test only."""
+    names = []
 
-    def scripted(self, *args):
-        calls.append(1)
-        return script(len(calls), self, run_iteration(self, *args))
+    def register(name, solver_class):
+        register_solver(name, solver_class)
+        names.append(name)
 
-    monkeypatch.setattr(DMRGSweeper, "run_iteration", scripted)
-    return calls
+    yield register
+    for name in names:
+        del SOLVERS[name]
+        SOLVER_NAMES.discard(name)
+
+
+@pytest.fixture
+def scripted(registered):
+    """Registers solver='scripted' for a test: the sweep, whose iterations
+    then follow ``script(iteration, sweeper, loss)`` (set on the returned
+    object): it may damage the weights and return another loss, or raise.
+    ``calls`` counts the iterations and ``reductions`` records the step
+    reductions (factor, the step multipliers after)."""
+
+    class Script:
+        script = staticmethod(lambda iteration, sweeper, loss: loss)
+        calls, reductions = [], []
+
+    class Scripted(DMRGSweeper):
+        def run_iteration(self, *args):
+            Script.calls.append(1)
+            return Script.script(len(Script.calls), self, super().run_iteration(*args))
+
+        def reduce_step(self, factor):
+            super().reduce_step(factor)
+            Script.reductions.append((factor, list(self.line_search.step_scales)))
+
+    registered("scripted", Scripted)
+    return Script
 
 
 def output_bias(est):
     return est.network_.output.bias.detach().clone()
 
 
-def test_a_blown_up_iteration_is_undone_and_the_step_halved(monkeypatch):
+def test_a_blown_up_iteration_is_undone_and_the_step_halved(scripted):
     X, y = make_classification(100, n_features=4, random_state=0)
-    kept, reductions = {}, []
+    kept = {}
 
     def script(iteration, sweeper, loss):
         if iteration == 2:
@@ -311,40 +228,34 @@ def test_a_blown_up_iteration_is_undone_and_the_step_halved(monkeypatch):
             return 1e6
         return loss
 
-    reduce_step = DMRGSweeper.reduce_step
-
-    def spied(self, factor):
-        reduce_step(self, factor)
-        reductions.append((factor, list(self.line_search.step_scales)))
-
-    monkeypatch.setattr(DMRGSweeper, "reduce_step", spied)
-    est = TNNClassifier(**{**FAST, "max_iter": 3})
-    scripted_iterations(monkeypatch, script)
+    est = TNNClassifier(**{**FAST, "max_iter": 3}, solver="scripted")
+    scripted.script = script
     with pytest.warns(ConvergenceWarning, match="maximum iterations"):
         est.fit(X, y)
     assert est.loss_curve_[2] == 1e6 and est.best_loss_ < 1
     torch.testing.assert_close(output_bias(est), kept["bias"])  # the weights of iteration 2
-    assert reductions == [(0.5, [s / 2 for s in kept["scales"]])]
+    assert scripted.reductions == [(0.5, [s / 2 for s in kept["scales"]])]
     assert np.isfinite(est.predict_proba(X)).all() and est.score(X, y) > 0.7
 
 
-def test_backprop_recovers_from_a_divergence_with_a_smaller_step(monkeypatch):
+def test_backprop_recovers_from_a_divergence_with_a_smaller_step(registered):
     X, y = make_classification(100, n_features=4, random_state=0)
-    run_iteration, rates = AdamSolver.run_iteration, []
+    rates = []
 
-    def scripted(self, *args):
-        rates.append(self.optimizer.param_groups[0]["lr"])
-        if len(rates) == 2:
-            raise FloatingPointError("the training loss is not finite")
-        return run_iteration(self, *args)
+    class FailsOnce(AdamSolver):
+        def run_iteration(self, *args):
+            rates.append(self.optimizer.param_groups[0]["lr"])
+            if len(rates) == 2:
+                raise FloatingPointError("the training loss is not finite")
+            return super().run_iteration(*args)
 
-    monkeypatch.setattr(AdamSolver, "run_iteration", scripted)
+    registered("adam-fails-once", FailsOnce)
     with pytest.warns(ConvergenceWarning, match="maximum iterations"):
-        est = TNNClassifier(**{**FAST, "max_iter": 3}, solver="adam").fit(X, y)
+        est = TNNClassifier(**{**FAST, "max_iter": 3}, solver="adam-fails-once").fit(X, y)
     assert rates == [0.01, 0.01, 0.005] and np.isnan(est.loss_curve_[1])
 
 
-def test_a_nan_iteration_is_recorded_and_undone(monkeypatch):
+def test_a_nan_iteration_is_recorded_and_undone(scripted):
     X, y = make_classification(100, n_features=4, random_state=0)
 
     def script(iteration, sweeper, loss):
@@ -352,32 +263,32 @@ def test_a_nan_iteration_is_recorded_and_undone(monkeypatch):
             raise FloatingPointError("the training loss is not finite")
         return loss
 
-    scripted_iterations(monkeypatch, script)
+    scripted.script = script
     with pytest.warns(ConvergenceWarning):
-        est = TNNClassifier(**{**FAST, "max_iter": 4}).fit(X, y)
+        est = TNNClassifier(**{**FAST, "max_iter": 4}, solver="scripted").fit(X, y)
     assert np.isnan(est.loss_curve_[1]) and np.isfinite(est.loss_curve_[2:]).all()
     assert est.n_iter_ == 4 and est.entanglement_history_[0].shape[0] == 4
 
 
-def test_a_fit_that_cannot_proceed_raises_and_leaves_the_estimator_unfitted(monkeypatch):
+def test_a_fit_that_cannot_proceed_raises_and_leaves_the_estimator_unfitted(scripted):
     X, y = make_classification(100, n_features=4, random_state=0)
 
     def script(iteration, sweeper, loss):
         raise FloatingPointError("the training loss is not finite")
 
-    calls = scripted_iterations(monkeypatch, script)
-    est = TNNClassifier(**FAST)
+    scripted.script = script
+    est = TNNClassifier(**FAST, solver="scripted")
     with pytest.raises(ValueError, match="training diverged: no iteration.*halved 11 times"):
         est.fit(X, y)
-    assert len(calls) == 11
+    assert len(scripted.calls) == 11
     assert not [k for k in vars(est) if k.endswith("_")]
     with pytest.raises(NotFittedError):
         est.predict(X)
 
 
-def test_a_failed_warm_start_keeps_the_previous_model(monkeypatch):
+def test_a_failed_warm_start_keeps_the_previous_model(scripted):
     X, y = make_classification(100, n_features=4, random_state=0)
-    est = TNNClassifier(**{**FAST, "max_iter": 3}, warm_start=True)
+    est = TNNClassifier(**{**FAST, "max_iter": 3}, warm_start=True, solver="scripted")
     with pytest.warns(ConvergenceWarning):
         est.fit(X, y)
     before = est.predict_proba(X), list(est.loss_curve_), est.n_iter_, est.entanglement_history_[0].copy()
@@ -385,7 +296,7 @@ def test_a_failed_warm_start_keeps_the_previous_model(monkeypatch):
     def script(iteration, sweeper, loss):
         raise FloatingPointError("the training loss is not finite")
 
-    scripted_iterations(monkeypatch, script)
+    scripted.script = script
     with pytest.raises(ValueError, match="training diverged"):
         est.fit(X, y)
     np.testing.assert_array_equal(est.predict_proba(X), before[0])
@@ -396,7 +307,7 @@ def test_a_failed_warm_start_keeps_the_previous_model(monkeypatch):
     np.testing.assert_array_equal(est.predict_proba(X), before[0])
 
 
-def test_divergence_after_progress_warns_and_keeps_the_best_weights(monkeypatch):
+def test_divergence_after_progress_warns_and_keeps_the_best_weights(scripted):
     X, y = make_classification(100, n_features=4, random_state=0)
     kept = {}
 
@@ -407,15 +318,15 @@ def test_divergence_after_progress_warns_and_keeps_the_best_weights(monkeypatch)
             raise FloatingPointError("the training loss is not finite")
         return loss
 
-    est = TNNClassifier(**FAST)
-    scripted_iterations(monkeypatch, script)
+    est = TNNClassifier(**FAST, solver="scripted")
+    scripted.script = script
     with pytest.warns(ConvergenceWarning, match="did not recover.*weights of iteration 3"):
         est.fit(X, y)
     assert est.n_iter_ == 3 + 11
     torch.testing.assert_close(output_bias(est), kept["bias"])
 
 
-def test_the_best_weights_are_kept_when_the_last_iteration_is_worse(monkeypatch):
+def test_the_best_weights_are_kept_when_the_last_iteration_is_worse(scripted):
     X, y = make_classification(100, n_features=4, random_state=0)
     kept = {}
     losses = [3.0, 2.0, 1.0, 1.5]  # the last one worse, but not a divergence
@@ -428,8 +339,8 @@ def test_the_best_weights_are_kept_when_the_last_iteration_is_worse(monkeypatch)
                 est.network_.output.bias.add_(5.0)
         return losses[iteration - 1]
 
-    est = TNNClassifier(**{**FAST, "max_iter": 4})
-    scripted_iterations(monkeypatch, script)
+    est = TNNClassifier(**{**FAST, "max_iter": 4}, solver="scripted")
+    scripted.script = script
     with pytest.warns(ConvergenceWarning, match="maximum iterations"):
         est.fit(X, y)
     assert est.loss_curve_ == losses and est.best_loss_ == 1.0
@@ -444,72 +355,12 @@ def test_a_step_that_would_overflow_is_shortened_not_taken():
     assert np.isfinite(est.loss_curve_).all() and est.score(X * 100, y * 100) > 0.9
 
 
-@pytest.mark.parametrize("Estimator", [TNNClassifier, TNNRegressor])
-def test_prediction_input_beyond_float32_is_computed_in_float64(Estimator):
-    # Standardised features are clipped (below); raw ones can overflow float32.
-    X, y = make_classification(100, n_features=4, random_state=0)
-    est = Estimator(**FAST, standardize=False).fit(X, y)
-    big = X * 1e40  # finite in float64, infinite in float32
-    method = est.predict_proba if Estimator is TNNClassifier else est.predict
-    got = method(big)
-    assert np.isfinite(got).all()
-    wide = copy.deepcopy(est).set_params(dtype="float64")
-    wide.network_ = wide.network_.double()
-    np.testing.assert_allclose(got, method.__func__(wide, big), rtol=1e-12)
-
-
-@pytest.mark.parametrize("Estimator", [TNNClassifier, TNNRegressor])
-def test_standardised_features_are_clipped_smoothly(Estimator):
-    # A feature a million or a billion standard deviations out is pulled to 3 of them
-    # (within 1e-11): both predict alike, and finite, in the fit's float32.
-    X, y = make_classification(100, n_features=4, random_state=0)
-    est = Estimator(**FAST).fit(X, y)
-    method = est.predict_proba if Estimator is TNNClassifier else est.predict
-    far, farther = X[:5].copy(), X[:5].copy()
-    far[:, 2] = est.input_scaler_.mean_[2] + 1e6 * est.input_scaler_.scale_[2]
-    farther[:, 2] = est.input_scaler_.mean_[2] + 1e9 * est.input_scaler_.scale_[2]
-    assert np.isfinite(method(far)).all()
-    np.testing.assert_allclose(method(far), method(farther), rtol=1e-5, atol=1e-6)
-    assert not np.allclose(method(far), method(X[:5]), rtol=1e-3)
-
-
 def test_seeded_fits_leave_torchs_global_generator_alone():
     X, y = make_classification(60, n_features=4, random_state=0)
     state = torch.random.get_rng_state()
     TNNClassifier(**FAST).fit(X, y)
     TNNRegressor(**FAST, solver="adam").fit(X, y)
     assert torch.equal(torch.random.get_rng_state(), state)
-
-
-def test_constant_features_are_centred_not_scaled():
-    X, y = make_classification(100, n_features=4, random_state=0)
-    X[:, 2] = 7.0
-    est = TNNClassifier(**FAST).fit(X, y)
-    assert est.input_scaler_.scale_[2] == 1.0 and est.input_scaler_.mean_[2] == 7.0
-    assert est.score(X, y) > 0.8
-
-
-def test_standardize_false_feeds_the_data_as_given():
-    X, y = make_regression(100, n_features=4, random_state=0)
-    est = TNNRegressor(**FAST, standardize=False).fit(X, y / y.std())
-    assert est.input_scaler_ is None and est.target_scaler_ is None
-    with torch.no_grad():
-        direct = est.network_(torch.as_tensor(X, dtype=torch.float32)).double().numpy().ravel()
-    np.testing.assert_allclose(est.predict(X), direct)
-
-
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(a=st.floats(1e-3, 1e4), b=st.floats(-1e4, 1e4), c=st.floats(1e-3, 1e4), d=st.floats(-1e4, 1e4))
-def test_results_do_not_depend_on_the_units_of_x_and_y(a, b, c, d):
-    X, y = make_regression(120, n_features=3, noise=5.0, random_state=0)
-    X = X + np.linspace(0, 1, 3)  # features with different means
-    params = dict(hidden_layer_sizes=(16,), max_iter=20, random_state=0, dtype="float64")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        reference = TNNRegressor(**params).fit(X, y)
-        moved = TNNRegressor(**params).fit(a * X + b, c * y + d)
-    np.testing.assert_allclose((moved.predict(a * X + b) - d) / c, reference.predict(X),
-                               rtol=1e-6, atol=1e-6 * np.abs(y).max())
 
 
 def test_float64_end_to_end():
@@ -528,16 +379,6 @@ def test_float64_end_to_end():
     np.testing.assert_allclose(est.predict_proba(X), proba / proba.sum(axis=1, keepdims=True), rtol=1e-12)
 
 
-def test_a_projection_too_large_to_cache_gives_the_same_fit(monkeypatch):
-    X, y = make_classification(150, n_features=5, random_state=0)
-    params = dict(FAST, max_iter=3, dtype="float64")
-    cached = TNNClassifier(**params).fit(X, y)
-    monkeypatch.setattr("skltnn._objective.EMBED_CACHE_BYTES", 0)
-    uncached = TNNClassifier(**params).fit(X, y)
-    np.testing.assert_allclose(uncached.predict_proba(X), cached.predict_proba(X), rtol=1e-10)
-
-
-# ---------------------------------------------------------------- partial_fit
 @pytest.mark.parametrize("solver", ["dmrg", "adam"])
 @pytest.mark.parametrize("Estimator", [TNNClassifier, TNNRegressor])
 def test_partial_fit_calls_equal_fit_iterations(Estimator, solver):
@@ -563,36 +404,6 @@ def test_partial_fit_calls_equal_fit_iterations(Estimator, solver):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
 
 
-def test_partial_fit_learns_from_chunks_that_lack_classes():
-    X, y = make_classification(600, n_features=6, n_classes=3, n_informative=4, random_state=0)
-    order = np.argsort(y, kind="stable")  # the first chunks hold class 0 only
-    est = TNNClassifier(hidden_layer_sizes=(16,), random_state=0)
-    mlp = MLPClassifier((16,), random_state=0)
-    for _ in range(10):
-        for chunk in np.array_split(order, 4):
-            est.partial_fit(X[chunk], y[chunk], classes=[0, 1, 2])
-            mlp.partial_fit(X[chunk], y[chunk], classes=[0, 1, 2])
-    assert len(est.loss_curve_) == 40 and est.n_iter_ == mlp.n_iter_ == 1 and est.predict_proba(X).shape == (600, 3)
-    np.testing.assert_array_equal(est.classes_, [0, 1, 2])
-    # A class-sorted stream makes every model forget the earlier chunks (a
-    # full fit scores 0.94); it must still learn, at least as well as the MLP.
-    assert est.score(X, y) > max(0.4, mlp.score(X, y))
-
-
-def test_partial_fit_errors():
-    X, y = make_classification(60, n_features=4, random_state=0)
-    with pytest.raises(ValueError, match="classes must be given on the first call"):
-        TNNClassifier(**FAST).partial_fit(X, y)
-    est = TNNClassifier(**FAST).partial_fit(X, y, classes=[0, 1])
-    with pytest.raises(ValueError, match="classes.*differs"):
-        est.partial_fit(X, y, classes=[0, 1, 2])
-    with pytest.raises(ValueError, match=r"not in classes_.*\[5\]"):
-        est.partial_fit(X, np.where(y == 1, 5, 0))
-    with pytest.raises(ValueError, match="4 features"):
-        est.partial_fit(X[:, :3], y)
-
-
-# ------------------------------------------------------- what users see
 def test_verbose_shows_a_progress_bar_with_loss_score_and_entropy(capsys):
     X, y = make_classification(100, n_features=4, random_state=0)
     TNNClassifier(**{**FAST, "max_iter": 4}, early_stopping=True, verbose=1).fit(X, y)
@@ -611,30 +422,30 @@ def test_verbose_zero_prints_nothing(capsys):
     assert capsys.readouterr() == ("", "")
 
 
-# ----------------------------------------------------------------- Ctrl-C
 @pytest.mark.parametrize("interrupted_iteration", [1, 4])
-def test_an_interrupted_fit_keeps_the_best_weights_and_can_continue(monkeypatch, interrupted_iteration):
+def test_an_interrupted_fit_keeps_the_best_weights_and_can_continue(registered, interrupted_iteration):
     X, y = make_classification(100, n_features=4, random_state=0)
-    visits = []
-    update_bond = DMRGSweeper.update_bond
+    visits, interrupt_at = [], None
 
-    def counted(self, *args):
-        visits.append(1)
-        if len(visits) == interrupt_at:
-            raise KeyboardInterrupt
-        return update_bond(self, *args)
+    class Interrupted(DMRGSweeper):
+        """The sweep, interrupted (Ctrl-C) at the visit ``interrupt_at``."""
 
-    monkeypatch.setattr(DMRGSweeper, "update_bond", counted)
-    interrupt_at = None
+        def update_bond(self, *args):
+            visits.append(1)
+            if len(visits) == interrupt_at:
+                raise KeyboardInterrupt
+            return super().update_bond(*args)
+
+    registered("interrupted", Interrupted)
     with pytest.warns(ConvergenceWarning):
-        TNNClassifier(**{**FAST, "max_iter": 1}).fit(X, y)
+        TNNClassifier(**{**FAST, "max_iter": 1}, solver="interrupted").fit(X, y)
     # Half-way through the sweep of the interrupted iteration.
     interrupt_at = len(visits) * (interrupted_iteration - 1) + len(visits) // 2 + 1
     visits.clear()
-    est = TNNClassifier(**FAST)
+    est = TNNClassifier(**FAST, solver="interrupted")
     with pytest.warns(UserWarning, match=f"interrupted during iteration {interrupted_iteration}"):
         est.fit(X, y)
-    monkeypatch.undo()
+    est.set_params(solver="dmrg")
     assert est.n_iter_ == interrupted_iteration - 1
     # The network kept is that of the best iteration completed, in a consistent state.
     best = int(np.argmin(est.loss_curve_)) + 1 if est.loss_curve_ else 0
@@ -797,98 +608,6 @@ def test_mlp_attributes_reproduce_the_predictions(Estimator, projection):
     else:
         assert est.out_activation_ == "identity"
         np.testing.assert_allclose(est.target_scaler_.inverse_transform(a).ravel(), est.predict(X), rtol=1e-10)
-
-
-def test_logistic_is_sigmoid_by_its_scikit_learn_name():
-    X, y = make_classification(100, n_features=4, random_state=0)
-    fits = [TNNClassifier(**FAST, activation=name).fit(X, y) for name in ("logistic", "sigmoid")]
-    np.testing.assert_array_equal(fits[0].predict_proba(X), fits[1].predict_proba(X))
-
-
-@pytest.mark.parametrize("Estimator", [TNNClassifier, TNNRegressor])
-@pytest.mark.parametrize("fmt", ["csr", "csc"])
-def test_sparse_input_fits_as_dense_a_batch_at_a_time(Estimator, fmt, monkeypatch):
-    X, y = make_classification(300, n_features=12, random_state=0)
-    X[np.abs(X) < 0.8] = 0.0  # about half the entries
-    X_sparse = sp.csr_matrix(X).asformat(fmt)
-    params = dict(FAST, dtype="float64", batch_size=100, early_stopping=True, n_iter_no_change=3)
-    dense = Estimator(**params).fit(X, y)
-    # Rows are made dense a batch (or a chunk) at a time, never all at once.
-    monkeypatch.setattr(skltnn._objective, "CHUNK_ROWS", 64)
-    monkeypatch.setattr(skltnn._data, "CHUNK_ROWS", 64)
-    densified = []
-    to_dense = sp.csr_matrix.toarray
-    monkeypatch.setattr(sp.csr_matrix, "toarray", lambda self, *a: densified.append(self.shape[0]) or
-                        to_dense(self, *a))
-    est = Estimator(**params).fit(X_sparse, y)
-    np.testing.assert_allclose(est.input_scaler_.mean_, dense.input_scaler_.mean_, rtol=1e-12)
-    np.testing.assert_allclose(est.predict(X_sparse), est.predict(X), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(est.predict(X), dense.predict(X), rtol=1e-6, atol=1e-8)
-    assert densified and max(densified) <= 100
-
-
-@pytest.mark.parametrize("batch_size", [100, 300])  # index batches, and one slice
-@pytest.mark.parametrize("Estimator", [TNNClassifier, TNNRegressor])
-def test_a_large_dense_x_is_standardised_a_batch_at_a_time(Estimator, batch_size, monkeypatch):
-    X, y = make_classification(300, n_features=12, random_state=0)
-    X = 50 * X + 7  # standardisation has work to do
-    X_before = X.copy()
-    params = dict(FAST, batch_size=batch_size)
-    whole = Estimator(**params).fit(X, y)
-    objectives = []
-    make_objective = Estimator._objective
-    monkeypatch.setattr(Estimator, "_objective", lambda self, *args: objectives.append(
-        make_objective(self, *args)) or objectives[-1])
-    monkeypatch.setattr(skltnn._data, "STANDARDIZED_COPY_BYTES", 1000)
-    batched = Estimator(**params).fit(X, y)
-    assert isinstance(objectives[0][0].X, skltnn._objective.StandardizedRows)
-    np.testing.assert_array_equal(batched.loss_curve_, whole.loss_curve_)
-    np.testing.assert_array_equal(batched.predict(X), whole.predict(X))
-    np.testing.assert_array_equal(X, X_before)
-    X[0, 0] = 1e300  # finite in float64; its standardised column is not in float32
-    with pytest.raises(ValueError, match="X has values too large"):
-        Estimator(**params).fit(X, y)
-
-
-def test_float32_x_without_standardisation_is_not_copied():
-    X, y = make_classification(100, n_features=4, random_state=0)
-    X = X.astype(np.float32)
-    objectives = []
-    make_objective = TNNClassifier._objective
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(TNNClassifier, "_objective", lambda self, *args: objectives.append(
-            make_objective(self, *args)) or objectives[-1])
-        TNNClassifier(**FAST, standardize=False).fit(X, y)
-    assert objectives[0][0].X.data_ptr() == X.ctypes.data
-
-
-def test_sparse_input_beyond_the_fit_dtype_is_a_clear_error():
-    X, y = make_classification(60, n_features=4, random_state=0)
-    X[0, 0] = 1e300  # finite in float64; its standardised column is not in float32
-    est = TNNClassifier(**FAST)
-    with pytest.raises(ValueError, match="X has values too large"):
-        est.fit(sp.csr_matrix(X), y)
-    assert not hasattr(est, "network_")
-
-
-def test_multilabel_targets_as_mlpclassifier():
-    X, Y = make_multilabel_classification(400, n_features=10, n_classes=4, random_state=0)
-    X_train, X_test, Y_train, Y_test = train_test_split(X, Y, random_state=0)
-    est = TNNClassifier(hidden_layer_sizes=(16,), random_state=0).fit(X_train, Y_train)
-    np.testing.assert_array_equal(est.classes_, np.arange(4))
-    assert est.out_activation_ == "logistic" and est.n_outputs_ == 4
-    logits = est.decision_function(X_test)
-    proba = est.predict_proba(X_test)
-    # Each label's own probability (rows need not sum to one) and the labels it implies.
-    np.testing.assert_allclose(proba, 1 / (1 + np.exp(-logits)), rtol=1e-12)
-    np.testing.assert_allclose(np.exp(est.predict_log_proba(X_test)), proba, rtol=1e-12)
-    np.testing.assert_array_equal(est.predict(X_test), (proba > 0.5).astype(int))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        mlp = make_pipeline(StandardScaler(), MLPClassifier((16,), random_state=0)).fit(X_train, Y_train)
-    assert est.score(X_test, Y_test) >= mlp.score(X_test, Y_test) - 0.05  # subset accuracy
-    with pytest.raises(ValueError, match="multilabel-indicator"):
-        est.set_params(warm_start=True).fit(X_train, Y_train[:, 0])
 
 
 def test_every_width_an_mlp_takes_trains():
