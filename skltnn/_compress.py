@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from ._cores import bond_spectra, check_bond_dim, truncation_sweep
-from ._layers import mpo_layer_type
+from ._layers import mpo_layer_type, resolve_dims
 from ._mpo import MPO
 
 
@@ -68,7 +68,7 @@ class CompressionReport:
         return f"CompressionReport({len(self.layers)} layers, {self.params} params, rho={self.rho:.4f}{skipped})"
 
 
-def compress(module, *, bond_dim=None, tol=None, max_params=None, min_features=32):
+def compress(module, *, bond_dim=None, tol=None, max_params=None, min_features=32, core_dims=None):
     """A copy of ``module`` with each large layer replaced by its MPO layer.
 
     ``nn.Linear`` becomes :class:`MPOLinear`, ``nn.Conv2d``
@@ -107,6 +107,13 @@ def compress(module, *, bond_dim=None, tol=None, max_params=None, min_features=3
         Only layers whose weight matrix has both sides at least this are
         compressed: (in, out) for a Linear, (C_in kh kw, C_out) for a
         Conv2d, (num_embeddings, embedding_dim) for an Embedding.
+    core_dims : dict, optional
+        ``{layer name: (in_dims, out_dims)}``: the per-core factorisation of
+        those layers' weight matrices (multiplying to at least their shape;
+        more pads them), instead of their MPO layer's default. Two cores
+        with large outer factors, such as ``((256, 4), (4, 256))`` for a
+        1024 x 1024 layer, are the cheapest to apply at a given bond
+        dimension.
 
     Returns
     -------
@@ -153,7 +160,8 @@ def compress(module, *, bond_dim=None, tol=None, max_params=None, min_features=3
         warnings.warn(f"compress: no nn.Linear, nn.Conv2d or nn.Embedding whose weight matrix has both sides >= "
                       f"min_features={min_features} could be compressed; the model is returned unchanged",
                       UserWarning)
-    layers = [_Layer(child, layer_type, names[0]) for child, layer_type, names in found.values()]
+    dims = _check_core_dims(core_dims, [names for _, _, names in found.values()])
+    layers = [_Layer(child, layer_type, names[0], dims.get(names[0])) for child, layer_type, names in found.values()]
     _choose_ranks(layers, bond_dim, tol, max_params)
     summaries = []
     for layer, (_, _, names) in zip(layers, found.values()):
@@ -166,6 +174,26 @@ def compress(module, *, bond_dim=None, tol=None, max_params=None, min_features=3
             parent, _, attribute = name.rpartition(".")
             setattr(compressed.get_submodule(parent), attribute, replacement)
     return compressed, CompressionReport(summaries, skipped.values())
+
+
+def _check_core_dims(core_dims, names):
+    """``core_dims`` keyed by each layer's first name (a shared layer may have
+    several), every key a layer that ``compress`` converts."""
+    if core_dims is None:
+        return {}
+    if not isinstance(core_dims, dict):
+        raise TypeError(f"core_dims must be a dict {{layer name: (in_dims, out_dims)}}, got {type(core_dims).__name__}")
+    first = {name: layer_names[0] for layer_names in names for name in layer_names}
+    unknown = [name for name in core_dims if name not in first]
+    if unknown:
+        raise ValueError(f"core_dims names {unknown}, which compress does not convert; "
+                         f"the layers it converts: {sorted(first)}")
+    dims = {}
+    for name, pair in core_dims.items():
+        if isinstance(pair, str) or len(pair) != 2:
+            raise ValueError(f"core_dims[{name!r}] must be a pair (in_dims, out_dims), got {pair!r}")
+        dims[first[name]] = pair
+    return dims
 
 
 def _choose_ranks(layers, cap, tol, max_params):
@@ -217,11 +245,14 @@ def _grow(layers, cap, budget=math.inf, done=lambda: False):
 class _Layer:
     """One dense module's weight matrix as an exact MPO, its bond spectra and chosen ranks."""
 
-    def __init__(self, module, layer_type, name):
+    def __init__(self, module, layer_type, name, dims=None):
         self.module, self.layer_type, self.name = module, layer_type, name
         weight = layer_type.dense_matrix(module)
         self.shape = tuple(weight.shape)
-        self.in_dims, self.out_dims = layer_type.default_dims(*self.shape)
+        try:
+            self.in_dims, self.out_dims = resolve_dims(*self.shape, *(dims or (None, None)), layer_type.default_dims)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"core_dims[{name!r}] for its {self.shape[0]} x {self.shape[1]} matrix: {exc}") from None
         # float64 on the CPU: the spectra decide the ranks, and the SVDs are small.
         W = weight.detach().to("cpu", torch.float64)
         self.squared_norm = float(W.square().sum())

@@ -46,6 +46,29 @@ def test_at_full_rank_the_outputs_do_not_change(model, x):
     assert all(layer["error"] < 1e-12 for layer in report.layers)
 
 
+def test_core_dims_set_the_factorisation_of_the_layers_named(model, x):
+    # A shared layer by either of its names; a padded layout (7 x 10 >= 64) too.
+    dims = {"body.5": ((32, 2), (2, 32)), "head.aux": ((7, 10), (4, 8))}
+    compressed, report = compress(model, tol=0, core_dims=dims)
+    by_name = report.to_dict()
+    assert (by_name["body.3"]["in_dims"], by_name["body.3"]["out_dims"]) == ((32, 2), (2, 32))
+    assert (by_name["head.aux"]["in_dims"], by_name["head.aux"]["out_dims"]) == ((7, 10), (4, 8))
+    assert by_name["body.0"]["in_dims"] == MPOLinear.default_dims(48, 64)[0]
+    assert [tuple(c.shape[1:3]) for c in compressed.body[3].cores] == [(32, 2), (2, 32)]
+    torch.testing.assert_close(compressed(x), model(x), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("core_dims, message", [
+    ({"head.out": ((2, 32), (2, 5))}, r"does not convert; the layers it converts: \['body.0', 'body.3', 'body.5', 'head.aux'\]"),
+    ({"body.0": ((4, 4), (8, 8))}, r"core_dims\['body.0'\] for its 48 x 64 matrix: .*48"),
+    ({"body.0": ((6, 8),)}, r"must be a pair"),
+    ([(6, 8), (8, 8)], r"must be a dict"),
+])
+def test_core_dims_that_cannot_be_used_are_clear_errors(model, core_dims, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        compress(model, bond_dim=4, core_dims=core_dims)
+
+
 def test_only_large_plain_linears_change_and_the_original_is_untouched(model):
     before = copy.deepcopy(model.state_dict())
     compressed, _ = compress(model, bond_dim=4)
