@@ -265,6 +265,15 @@ def test_a_cnn_and_an_embedding_model_are_unchanged_at_tol_0(conv_net_inputs):
     assert report.to_dict()["conv2"]["shape"] == (150, 32)
 
 
+def test_core_dims_of_a_convolution_and_an_embedding_keep_them_exact_at_tol_0(conv_net_inputs):
+    model = ConvNet().double()
+    dims = {"conv2": ((75, 2), (2, 16)), "embed": ((10, 50), (4, 8))}
+    compressed, report = compress(model, tol=0, core_dims=dims)
+    assert [tuple(c.shape[1:3]) for c in compressed.conv2.cores] == [(75, 2), (2, 16)]
+    assert [tuple(c.shape[1:3]) for c in compressed.embed.cores] == [(10, 4), (50, 8)]
+    torch.testing.assert_close(compressed(*conv_net_inputs), model(*conv_net_inputs))
+
+
 def test_layers_with_unsupported_options_are_left_dense_and_reported():
     compressed, report = compress(ConvNet(), bond_dim=2)
     assert type(compressed.grouped) is nn.Conv2d and type(compressed.reflect) is nn.Conv2d
