@@ -9,6 +9,9 @@ least 16) are then cut to a fraction of their dense stored bytes four ways,
 each fine-tuned for the same 10 epochs:
 
 - MPO: ``skltnn.compress(model, max_params=...)``; 4 bytes per core entry.
+- MPO, 2 cores: the same, each layer as two cores with small middle factors,
+  ``core_dims={name: ((n_in / 4, 4), (4, n_out / 4))}`` (2 where 4 does not
+  divide), the layout that is cheapest to apply.
 - low rank: each layer as two from its truncated SVD (a convolution as a
   k x k convolution to r channels, then a 1 x 1 one), with the MPO's bytes
   for that layer.
@@ -45,7 +48,7 @@ from torch import nn
 from skltnn import compress
 
 FRACTIONS = (0.02, 0.05, 0.1, 0.2)
-METHODS = ("MPO", "low rank", "pruning")
+METHODS = ("MPO", "MPO, 2 cores", "low rank", "pruning")
 MIN_FEATURES = 16
 BYTES = 4  # float32
 FIGURE = Path(__file__).parents[1] / "docs" / "images" / "compression.png"
@@ -249,6 +252,20 @@ def timings(model, data):
 
 
 # ------------------------------------------------------------------ the study
+def two_cores(layers):
+    """Each layer's weight matrix as two cores whose middle factors are small
+    (k = 4, or 2 where 4 does not divide a side): at bond dimension D they
+    hold D (n_in + n_out) parameters and x @ W costs k D (n_in + n_out)
+    multiply-adds a row."""
+    dims = {}
+    for name, layer in layers.items():
+        n_out, n_in = matrix(layer).shape
+        k = next((k for k in (4, 2) if n_in % k == 0 and n_out % k == 0), None)
+        if k:
+            dims[name] = ((n_in // k, k), (k, n_out // k))
+    return dims
+
+
 def compressible(model):
     return {name: m for name, m in model.named_modules()
             if type(m) in (nn.Linear, nn.Conv2d) and min(matrix(m).shape) >= MIN_FEATURES}
@@ -272,6 +289,12 @@ def run(seeds, epochs):
                 for method in METHODS:
                     if method == "MPO":
                         model, hook = copy.deepcopy(mpo), None
+                    elif method == "MPO, 2 cores":
+                        try:
+                            model, hook = compress(dense, max_params=int(fraction * dense_params),
+                                                   min_features=MIN_FEATURES, core_dims=two_cores(layers))[0], None
+                        except ValueError:  # the budget is below this layout's least (every bond at 1)
+                            continue
                     else:
                         model, hook = (low_rank if method == "low rank" else pruned)(dense, budgets)
                     before = accuracy(model, data)
@@ -294,7 +317,7 @@ def print_table(results, epochs):
     print(f"\ndigits: test accuracy right after compression and after {epochs} epochs of fine-tuning (median, "
           "min-max over seeds); stored bytes of the whole model; CPU latency per forward pass (fastest of repeats, "
           "median over seeds)")
-    print(f"{'model':<26}{'method':<10}{'budget':>7}{'bytes':>10}{'compressed':>22}{'fine-tuned':>22}"
+    print(f"{'model':<26}{'method':<14}{'budget':>7}{'bytes':>10}{'compressed':>22}{'fine-tuned':>22}"
           f"{'batch 1 us':>12}{'/ dense':>9}{'batch 256 ms':>14}{'/ dense':>9}")
     for (model_name, method, fraction), values in results.items():
         dense_b1, dense_b256 = summary(results[(model_name, "dense", 1.0)], "timings")[0]
@@ -304,7 +327,7 @@ def print_table(results, epochs):
             cells.append(f"{median:.3f} ({low:.3f}-{high:.3f})")
         b1, b256 = summary(values, "timings")[0]
         size = summary(values, "bytes")[0]
-        print(f"{model_name:<26}{method:<10}{fraction:>7.0%}{size / 1024:>9.1f}K{cells[0]:>22}{cells[1]:>22}"
+        print(f"{model_name:<26}{method:<14}{fraction:>7.0%}{size / 1024:>9.1f}K{cells[0]:>22}{cells[1]:>22}"
               f"{b1 * 1e6:>12.0f}{b1 / dense_b1:>9.2f}{b256 * 1e3:>14.3f}{b256 / dense_b256:>9.2f}")
 
 
@@ -315,7 +338,7 @@ def plot(results, epochs, path):
     import matplotlib.pyplot as plt
     from matplotlib.ticker import PercentFormatter
 
-    colours = {"MPO": "#0072B2", "low rank": "#E69F00", "pruning": "#009E73"}  # Okabe-Ito
+    colours = {"MPO": "#0072B2", "MPO, 2 cores": "#56B4E9", "low rank": "#E69F00", "pruning": "#009E73"}  # Okabe-Ito
     fig, axes = plt.subplots(2, len(MODELS), figsize=(16, 7), sharex="col")
     for column, model_name in enumerate(MODELS):
         dense = results[(model_name, "dense", 1.0)]
@@ -326,7 +349,7 @@ def plot(results, epochs, path):
         top.axhspan(dense_acc - 0.01, dense_acc, color="0.9", label="within 1 point of dense")
         bottom.axhline(dense_ms, color="black", linestyle="--", label=f"dense ({dense_ms:.2f} ms)")
         for method in METHODS:
-            rows = [results[(model_name, method, f)] for f in FRACTIONS]
+            rows = [results[(model_name, method, f)] for f in FRACTIONS if (model_name, method, f) in results]
             size = [summary(r, "bytes")[0] / dense_bytes for r in rows]
             acc = np.array([summary(r, "after") for r in rows])
             top.errorbar(size, acc[:, 0], yerr=[acc[:, 0] - acc[:, 1], acc[:, 2] - acc[:, 0]], marker="o",
