@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from ._cores import bond_spectra, check_bond_dim, truncation_sweep
-from ._layers import mpo_layer_type, resolve_dims
+from ._layers import mpo_layer_type, padded_mpo, resolve_dims
 from ._mpo import MPO
 
 
@@ -256,10 +256,7 @@ class _Layer:
         # float64 on the CPU: the spectra decide the ranks, and the SVDs are small.
         W = weight.detach().to("cpu", torch.float64)
         self.squared_norm = float(W.square().sum())
-        # Where the dims pad the matrix, zero rows and columns.
-        W = torch.nn.functional.pad(W, (0, math.prod(self.out_dims) - W.shape[1],
-                                        0, math.prod(self.in_dims) - W.shape[0]))
-        self.exact = MPO.from_dense(W, self.in_dims, self.out_dims)
+        self.exact = padded_mpo(W, self.in_dims, self.out_dims)
         # Per bond, the squared singular values and their tails (what keeping r of them discards).
         squares = [s.square() for s in bond_spectra(self.exact.cores)]
         self.spectra = [s.tolist() for s in squares]

@@ -9,10 +9,8 @@ import torch
 
 from ._device import to_tensor
 from ._objective import StandardizedRows
-from ._scaling import standardize
+from ._scaling import CHUNK_ROWS, standardize
 
-# Rows per forward pass when predicting, and per check of a large X.
-CHUNK_ROWS = 65536
 # A dense X is standardised whole up to this size (the fastest steps), and
 # a batch at a time above it (no second copy of a large X).
 STANDARDIZED_COPY_BYTES = 64 * 2**20

@@ -5,7 +5,7 @@ import scipy.sparse as sp
 import torch
 from sklearn.preprocessing import StandardScaler
 
-# Rows standardised at a time: the float64 working copy stays small.
+# Rows standardised, checked or predicted at a time: the float64 working copy stays small.
 CHUNK_ROWS = 65536
 # Standardised features are pulled smoothly inside this many standard
 # deviations (:func:`soft_clip`).

@@ -37,6 +37,13 @@ def padded(x, width):
     return x if x.shape[-1] == width else torch.nn.functional.pad(x, (0, width - x.shape[-1]))
 
 
+def padded_mpo(W, in_dims, out_dims, bond_dim=None, cutoff=0.0):
+    """TT-SVD of ``W`` with zero rows and columns appended up to the cores'
+    matrix (a padded layer's W is its leading block)."""
+    W = torch.nn.functional.pad(W, (0, math.prod(out_dims) - W.shape[1], 0, math.prod(in_dims) - W.shape[0]))
+    return MPO.from_dense(W, in_dims, out_dims, bond_dim, cutoff)
+
+
 def leading(y, width):
     """The first ``width`` columns of ``y`` (itself when as wide)."""
     return y if y.shape[-1] == width else y[..., :width]
@@ -179,8 +186,7 @@ class MPOLayer(TensorLayer):
             raise ValueError(f"{cls.__name__} cannot stand for {type(module).__name__}: {reason}")
         W = cls.dense_matrix(module).detach()
         in_dims, out_dims = resolve_dims(*W.shape, in_dims, out_dims, cls.default_dims)
-        W = torch.nn.functional.pad(W, (0, math.prod(out_dims) - W.shape[1], 0, math.prod(in_dims) - W.shape[0]))
-        return cls.from_module_mpo(module, MPO.from_dense(W, in_dims, out_dims, bond_dim, cutoff))
+        return cls.from_module_mpo(module, padded_mpo(W, in_dims, out_dims, bond_dim, cutoff))
 
     # ------------------------------------------------------------- the format
     @property
