@@ -139,18 +139,23 @@ class DMRGSweeper(Solver):
         # The other cores are isometries, so this layer's ||W||^2 is ||B||^2;
         # the other layers' norms, and those of the penalised weights before
         # this layer (a trainable projection), are constant during the visit.
-        with torch.no_grad():
-            network = self.network
-            moving = network.dense_parameters(layer_index)
-            others = sum(float(other.squared_norm()) for other in network.tn_layers if other is not layer) + sum(
-                float(w.pow(2).sum()) for name, w in network.penalized_dense_parameters().items() if name not in moving
-            ) if l2 else 0.0
+        others = self._fixed_squared_norm(layer_index) if l2 else 0.0
         losses = []
         for _ in range(n_steps or stream.n_batches):
             B, loss = self.line_search.step(layer_index, problem, stream.next(), B, l2, others)
             losses.append(loss)
         layer.split(bond, B, direction=direction, max_rank=self.bond_dim, cutoff=self.svd_cutoff)
         return sum(losses) / len(losses)
+
+    @torch.no_grad()
+    def _fixed_squared_norm(self, layer_index):
+        """The squared norm of the penalised weights that a visit of this layer
+        does not move: the other TN layers and the penalised dense
+        parameters before it (a trainable projection)."""
+        network, layer = self.network, self.network.tn_layers[layer_index]
+        moving = network.dense_parameters(layer_index)
+        return sum(float(other.squared_norm()) for other in network.tn_layers if other is not layer) + sum(
+            float(w.pow(2).sum()) for name, w in network.penalized_dense_parameters().items() if name not in moving)
 
     def _bond_problem(self, layer_index, bond, objective, batch_size):
         """The objective of one visit as a function of the bond tensor.
