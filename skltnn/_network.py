@@ -248,9 +248,12 @@ class TNNetwork(nn.Module):
             if index == first and not trainable_projection:
                 break
             weight = (weights or {}).get(index) or self.tn_layers[index].weight()
+            if index == first:  # 0, under a trainable projection: its gradient is X^T (g W^T)
+                # (X^T g) W^T is the cheaper order where the batch has more rows than features.
+                grads["projection"] = (weight.apply_transpose(X.t() @ grad) if len(X) > X.shape[1]
+                                       else X.t() @ weight.apply_transpose(grad))
+                break
             grad = weight.apply_transpose(grad)
-        if trainable_projection:
-            grads["projection"] = X.t() @ grad
         return {name: grads[name] for name in self.dense_parameters(first)}, layer_grads
 
     def weights(self):

@@ -100,14 +100,15 @@ def test_the_projection_keeps_every_direction_of_the_features(shape):
 @pytest.mark.parametrize("projection", ["fixed", "trainable", "none"])
 @pytest.mark.parametrize("activations", [("relu", "tanh"), ("sigmoid", "identity")])
 @pytest.mark.parametrize("loss", ["cross_entropy", "squared_error"])
-def test_hand_written_backprop_equals_autograd(first, layer_index, projection, activations, loss):
+@pytest.mark.parametrize("n_rows", [7, 2])  # more rows than features, and fewer (two orders of X^T g W^T)
+def test_hand_written_backprop_equals_autograd(first, layer_index, projection, activations, loss, n_rows):
     g = torch.Generator().manual_seed(1)
     n_features = 16 if projection == "none" else 3
     widths = (n_features if projection == "none" else 16, 16, 8)
     net = TNNetwork(n_features, 3, (16, 8), layer_dims(widths), 3, activations, projection, g,
                     torch.float64, "cpu")
-    X = torch.randn(7, n_features, dtype=torch.float64)
-    target = torch.tensor([0, 2, 1, 1, 0, 2, 2]) if loss == "cross_entropy" else torch.randn(7, 3, dtype=torch.float64)
+    X = torch.randn(n_rows, n_features, dtype=torch.float64)
+    target = (torch.tensor([0, 2, 1, 1, 0, 2, 2]) if loss == "cross_entropy" else torch.randn(7, 3, dtype=torch.float64))[:n_rows]
     sample_loss, sample_loss_gradient = LOSSES[loss]
 
     def loss_and_gradient(output):

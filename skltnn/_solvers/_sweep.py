@@ -245,6 +245,7 @@ class _HandWrittenBond(_BondProblem):
     def __init__(self, network, objective, layer_index, environment):
         super().__init__(network, objective, layer_index)
         self.environment = environment
+        self._product = None  # (B, x W(B)) of the last gradient, for the line search that follows
 
     def _weights(self, B):
         return {self.layer_index: DenseWeight(self.environment.to_dense(B))}
@@ -252,8 +253,14 @@ class _HandWrittenBond(_BondProblem):
     @torch.no_grad()
     def gradients(self, index, B):
         objective, network, first = self.objective, self.network, self.layer_index
-        weights, inputs = self._weights(B), [None] * first
-        output = network.forward_pass(self.batch(index), weights, first, inputs=inputs)
+        x, inputs = self.batch(index), [None] * first
+        if self.fixed_input:  # the backward pass stops at this layer: x W(B) is all it needs of W
+            product = x @ self.environment.to_dense(B)
+            self._product = (B, product)
+            weights = {first: _Preactivation(product)}
+        else:
+            weights = self._weights(B)
+        output = network.forward_pass(x, weights, first, inputs=inputs)
         loss, grad_output = objective.loss_and_gradient(output, index)
         X = None if self.fixed_input else objective.rows(index)
         dense_grads, layer_grads = network.backward(inputs, grad_output, weights, X, first)
@@ -271,7 +278,9 @@ class _HandWrittenBond(_BondProblem):
         # W is linear in B, so x W(B + t d) = x W(B) + t x W(d): two products
         # for the whole search, and each trial then costs only the layers after this one.
         x = self.batch(index)
-        base, change = x @ self.environment.to_dense(B), x @ self.environment.to_dense(direction)
+        cached, product = self._product or (None, None)
+        base = product if cached is B else x @ self.environment.to_dense(B)
+        change = x @ self.environment.to_dense(direction)
 
         def loss(t):
             weight = _Preactivation(torch.add(base, change, alpha=t))
