@@ -17,7 +17,8 @@ X = MinMaxScaler().fit_transform(X)
 X_train, X_test, y_train, y_test = train_test_split(X, y, train_size=500, random_state=0, stratify=y)
 
 for bond_dim in (2, 4, 8, 12):
-    clf = TNNClassifier(hidden_layer_sizes=(64,), n_cores=6, bond_dim=bond_dim, random_state=0)
+    clf = TNNClassifier(hidden_layer_sizes=(64,), n_cores=6, bond_dim=bond_dim, input_projection="fixed",
+                        random_state=0)
     clf.fit(X_train, y_train)
     print(f"D={bond_dim:<3} test accuracy {clf.score(X_test, y_test):.3f}   "
           f"entropy per bond {clf.entanglement_entropy_[0].round(2)}")

@@ -10,7 +10,7 @@ from skltnn import TNNRegressor
 from skltnn.datasets import make_linear
 
 X, y = make_linear(n_samples=400, slope=0.55, intercept=0.20, noise=0.1, random_state=0)
-reg = TNNRegressor(hidden_layer_sizes=(64,), n_cores=6, bond_dim=8, random_state=0).fit(X, y)
+reg = TNNRegressor(hidden_layer_sizes=(64,), n_cores=6, bond_dim=8, input_projection="fixed", random_state=0).fit(X, y)
 grid = np.linspace(0, 1, 101)[:, None]
 slope, intercept = np.polyfit(grid.ravel(), reg.predict(grid), 1)
 ols_slope, ols_intercept = np.polyfit(X.ravel(), y, 1)

@@ -16,7 +16,7 @@ X, y = make_sine(n_samples=400, noise=0.1, random_state=0)
 model = make_pipeline(
     StandardScaler(),
     TNNRegressor(hidden_layer_sizes=(64, 64, 64), n_cores=6, activation=("identity", "sigmoid", "sigmoid"),
-                 bond_dim=8, random_state=0),
+                 bond_dim=8, input_projection="fixed", random_state=0),
 )
 model.fit(X, y)
 grid = np.linspace(0, 2 * np.pi, 200)[:, None]

@@ -79,7 +79,7 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
     }
 
     def __init__(self, hidden_layer_sizes=(64,), bond_dim=8, *, n_cores=None, core_dims=None, activation="relu",
-                 input_projection="fixed", solver="dmrg", sweep="all_layers",
+                 input_projection="trainable", solver="dmrg", sweep="all_layers",
                  learning_rate_init="auto", learning_rate="constant", power_t=0.5, max_iter=200,
                  batch_size="auto", shuffle=True, alpha=3.0, svd_cutoff=0.0, tol=1e-3,
                  n_iter_no_change=10, early_stopping="auto", validation_fraction=0.1, standardize=True,

@@ -10,13 +10,19 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skltnn import TNNClassifier
+from skltnn.datasets import make_spiral
 
 from .conftest import FAST
 
 
 def test_spiral_reaches_97_percent_with_defaults(spiral, fitted_spiral):
-    _, Xte, _, yte = spiral
-    assert fitted_spiral.score(Xte, yte) >= 0.97
+    # A median over five draws of the spiral and its split, the first the fixture's.
+    scores = [fitted_spiral.score(spiral[1], spiral[3])]
+    for seed in range(1, 5):
+        X, y = make_spiral(600, n_classes=3, random_state=seed)
+        Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, random_state=seed, stratify=y)
+        scores.append(TNNClassifier(bond_dim=8, random_state=seed).fit(Xtr, ytr).score(Xte, yte))
+    assert np.median(scores) >= 0.97 and min(scores) >= 0.95
 
 
 @pytest.mark.parametrize("labels", [np.array(["cat", "dog", "emu"]), np.array([10, -3, 7]), None])
