@@ -225,14 +225,15 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
         """The training objective on the device, and the held-out (X, y) for
         early stopping (or None)."""
         param = next(network.parameters())
-        validation = None
+        validation = train = None
         if early_stopping:
             stratify = y if isinstance(self, ClassifierMixin) and not self._multilabel else None
-            split = train_test_split(X, Y, y, sample_weight, test_size=self.validation_fraction,
-                                     random_state=rng, stratify=stratify)
-            X, X_val, Y, _, _, y_val, sample_weight, _ = split
-            validation = (X_val, y_val)
-        X = training_rows(X, self.input_scaler_, np.dtype(self.dtype), param.device)
+            # The split by row numbers: the training rows of a large X are then read from it, not copied.
+            train, held_out = train_test_split(np.arange(X.shape[0]), test_size=self.validation_fraction,
+                                               random_state=rng, stratify=stratify)
+            validation = (X[held_out], y[held_out])
+            Y, sample_weight = Y[train], sample_weight[train]
+        X = training_rows(X, self.input_scaler_, np.dtype(self.dtype), param.device, train)
         Y = to_tensor(Y, torch.long if Y.dtype.kind == "i" else param.dtype, param.device)
         weights = to_tensor(sample_weight, param.dtype, param.device)
         return Objective(network, X, Y, weights, self._loss), validation

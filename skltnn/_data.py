@@ -30,19 +30,24 @@ def _sparse_extremes(X, scaler):
     return largest if scaler is None else (largest + np.abs(scaler.mean_)) / scaler.scale_
 
 
-def training_rows(X, scaler, dtype, device):
-    """X as an :class:`Objective` takes it: standardised (``scaler``, or
-    None) in ``dtype`` and checked finite; whole, or a batch at a time as
-    :class:`StandardizedRows` (sparse or large X)."""
+def training_rows(X, scaler, dtype, device, rows=None):
+    """X, or its ``rows`` (an index array; all by default), as an
+    :class:`Objective` takes them: standardised (``scaler``, or None) in
+    ``dtype`` and checked finite; whole, or a batch at a time as
+    :class:`StandardizedRows` (sparse or large X, which is never copied)."""
     if sp.issparse(X):  # made dense a batch at a time, never whole
+        X = X if rows is None else X[rows]
         check_finite(_sparse_extremes(X, scaler).astype(dtype), "X")
         return StandardizedRows(X, scaler, dtype, device)
+    n_rows = X.shape[0] if rows is None else len(rows)
+    if torch.device(device).type == "cpu" and n_rows * X.shape[1] * dtype.itemsize > STANDARDIZED_COPY_BYTES:
+        for start in range(0, n_rows, CHUNK_ROWS):
+            chunk = slice(start, start + CHUNK_ROWS)
+            check_finite(standardize(scaler, X[chunk if rows is None else rows[chunk]], dtype, clip=True), "X")
+        return StandardizedRows(X, scaler, dtype, device, rows)
+    X = X if rows is None else X[rows]
     if scaler is None and X.dtype == dtype:
         return X  # shared with torch as it is
-    if torch.device(device).type == "cpu" and X.shape[0] * X.shape[1] * dtype.itemsize > STANDARDIZED_COPY_BYTES:
-        for start in range(0, len(X), CHUNK_ROWS):
-            check_finite(standardize(scaler, X[start:start + CHUNK_ROWS], dtype, clip=True), "X")
-        return StandardizedRows(X, scaler, dtype, device)
     return check_finite(standardize(scaler, X, dtype, clip=True), "X")
 
 

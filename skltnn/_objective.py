@@ -89,9 +89,12 @@ class StandardizedRows:
     it with a slice or an index tensor gives the dense rows on the device.
     """
 
-    def __init__(self, X, scaler, dtype, device):
-        """``dtype``: the numpy dtype of the rows (that of the network)."""
+    def __init__(self, X, scaler, dtype, device, rows=None):
+        """``dtype``: the numpy dtype of the rows (that of the network);
+        ``rows``: the rows of X that this stands for, in order (all of them
+        by default), so that a split of X is never copied."""
         self.scaler, self.dtype, self.device = scaler, dtype, device
+        self.rows = None if rows is None else torch.as_tensor(rows, dtype=torch.long)
         if sp.issparse(X):
             self.X = X.tocsr()
             return
@@ -106,9 +109,11 @@ class StandardizedRows:
             self._mean, self._scale = torch.from_numpy(scaler.mean_), torch.from_numpy(scaler.scale_)
 
     def __len__(self):
-        return self.X.shape[0]
+        return self.X.shape[0] if self.rows is None else len(self.rows)
 
     def __getitem__(self, index):
+        if self.rows is not None:
+            index = self.rows[index if isinstance(index, slice) else index.cpu()]
         if isinstance(self.X, torch.Tensor):
             rows = self.X[index] if isinstance(index, slice) else self.X.index_select(0, index.cpu())
             if self.scaler is not None:

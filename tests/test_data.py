@@ -84,18 +84,28 @@ def test_sparse_input_fits_as_dense_a_batch_at_a_time(Estimator, fmt, monkeypatc
 
 @pytest.mark.parametrize("batch_size", [100, 300])  # index batches, and one slice
 @pytest.mark.parametrize("Estimator", [TNNClassifier, TNNRegressor])
-def test_a_large_dense_x_is_standardised_a_batch_at_a_time(Estimator, batch_size, monkeypatch):
+@pytest.mark.parametrize("early_stopping", [False, True])  # all rows, and the training rows of a split
+def test_a_large_dense_x_is_standardised_a_batch_at_a_time(Estimator, batch_size, early_stopping, monkeypatch):
     X, y = make_classification(300, n_features=12, random_state=0)
     X = 50 * X + 7  # standardisation has work to do
     X_before = X.copy()
-    params = dict(FAST, batch_size=batch_size)
+    params = dict(FAST, batch_size=batch_size, early_stopping=early_stopping)
     whole = Estimator(**params).fit(X, y)
     monkeypatch.setattr(skltnn._data, "STANDARDIZED_COPY_BYTES", 1000)
-    rows = skltnn._data.training_rows(X, whole.input_scaler_, np.dtype(np.float32), "cpu")
-    assert isinstance(rows, skltnn._objective.StandardizedRows)  # above the size: a batch at a time
     expected = standardize(whole.input_scaler_, X, np.float64, clip=True)
-    np.testing.assert_allclose(rows[torch.arange(300)].numpy(), expected, atol=1e-5)
+    for subset in (None, np.arange(299, 0, -3)):
+        rows = skltnn._data.training_rows(X, whole.input_scaler_, np.dtype(np.float32), "cpu", subset)
+        assert isinstance(rows, skltnn._objective.StandardizedRows)  # above the size: a batch at a time
+        wanted = expected if subset is None else expected[subset]
+        assert len(rows) == len(wanted)
+        np.testing.assert_allclose(rows[torch.arange(len(wanted))].numpy(), wanted, atol=1e-5)
+        np.testing.assert_allclose(rows[10:20].numpy(), wanted[10:20], atol=1e-5)
+    objectives = []
+    make_objective = Estimator._objective
+    monkeypatch.setattr(Estimator, "_objective", lambda self, *args: objectives.append(
+        make_objective(self, *args)) or objectives[-1])
     batched = Estimator(**params).fit(X, y)
+    assert objectives[0][0].X.X.data_ptr() == X.ctypes.data  # X itself: a split copies no rows
     np.testing.assert_array_equal(batched.loss_curve_, whole.loss_curve_)
     np.testing.assert_array_equal(batched.predict(X), whole.predict(X))
     np.testing.assert_array_equal(X, X_before)
