@@ -55,13 +55,14 @@ class TNNClassifier(ClassifierMixin, BaseTNN):
     input_projection : {'trainable', 'fixed', 'none'}, default='trainable'
         Dense map from the features to the first TN layer's input: a random
         start (the paper's Gaussian map into ``hidden_layer_sizes[0]``
-        units; with more features than that, a random rotation of all of
-        them, which loses no direction) that is trained with the cores and
-        under the same ``alpha``, the same map frozen (the paper's choice),
-        or none (the features feed the first TN layer directly). A trained
-        map lets a narrow MPO use a dense first layer's worth of input
-        directions: on a ``(1024, 1024)`` network at ``bond_dim=8`` it is
-        what brings the fit within reach of the MLP.
+        units) trained with the cores and under the same ``alpha``, as a
+        dense first layer; the same map frozen (the paper's choice; with
+        more features than ``hidden_layer_sizes[0]``, a random rotation of
+        all of them into a first TN layer as wide, which loses no
+        direction); or none (the features feed the first TN layer
+        directly). A trained map lets a narrow MPO use a dense first
+        layer's worth of input directions: on a ``(1024, 1024)`` network at
+        ``bond_dim=8`` it is what brings the fit within reach of the MLP.
     solver : {'dmrg', 'adam', 'sgd'}, default='dmrg'
         'dmrg' is the two-site sweep; 'adam' and 'sgd' (Nesterov momentum
         0.9) train all cores by global backpropagation (MPO-Net).

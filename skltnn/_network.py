@@ -65,10 +65,14 @@ def random_projection(n_features, width, generator):
 
 def first_width(n_features, hidden_layer_sizes, input_projection):
     """The input width of the first TN layer: the features themselves without
-    a projection, else the first hidden width, or the number of features
-    where that is larger (the projection then rotates them and loses none)."""
+    a projection, the first hidden width after a trainable one (which learns
+    what to keep, as a dense first layer does), and after a frozen one the
+    first hidden width or the number of features where that is larger (the
+    frozen map then rotates them and loses none)."""
     if input_projection == "none":
         return n_features
+    if input_projection == "trainable":
+        return hidden_layer_sizes[0]
     return max(n_features, hidden_layer_sizes[0])
 
 

@@ -136,9 +136,11 @@ def test_hand_written_backprop_equals_autograd(first, layer_index, projection, a
 
 
 @pytest.mark.parametrize("n_features, projection, expected",
-                         [(3, "fixed", 16), (40, "fixed", 40), (40, "trainable", 40), (40, "none", 40), (3, "none", 3)])
-def test_a_projection_never_narrows_the_features(n_features, projection, expected):
-    # More features than the first hidden width: the frozen map is a rotation of all of them (no direction lost).
+                         [(3, "fixed", 16), (40, "fixed", 40), (3, "trainable", 16), (40, "trainable", 16),
+                          (40, "none", 40), (3, "none", 3)])
+def test_a_frozen_projection_never_narrows_the_features(n_features, projection, expected):
+    # More features than the first hidden width: the frozen map is a rotation of all of them (no direction
+    # lost); a trainable one maps them to that width, as a dense first layer does (and learns what to keep).
     g = torch.Generator().manual_seed(0)
     first = first_width(n_features, (16,), projection)
     assert first == expected
