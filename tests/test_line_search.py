@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from skltnn._solvers._line_search import (DENSE_LR_RATIO, MAX_DENSE_TRIALS, MAX_TRIALS, SHRINK, LineSearch,
-                                          _SquaredNorm)
+from skltnn._solvers._line_search import (DENSE_LR_RATIO, MAX_DENSE_SCALE, MAX_DENSE_TRIALS, MAX_MINI_BATCH_SCALE,
+                                          MAX_SCALE, MAX_TRIALS, SHRINK, LineSearch, _SquaredNorm)
 
 
 class StaleDenseSlope:
@@ -80,3 +80,31 @@ def test_squared_norm_along_a_line_matches_the_tensors():
         expected = sum(float((x + t * d).square().sum()) for x, d in zip(origins, directions))
         assert norm(t) == pytest.approx(expected, rel=1e-5)
     assert _SquaredNorm([], [])(2.0) == 0.0
+
+
+class Quadratic:
+    """A visit's objective ``||B - 1||^2 + (p - 1)^2``: a small first step is always accepted."""
+
+    def __init__(self, p):
+        self.p = p
+
+    def gradients(self, index, B):
+        return self.loss(index, B), 2 * (B - 1), {"p": 2 * (self.p - 1)}
+
+    def loss(self, index, B):
+        return (B - 1).square().sum() + (self.p - 1).square().sum()
+
+    def loss_along(self, index, B, direction):
+        return lambda t: self.loss(index, B + t * direction)
+
+
+@pytest.mark.parametrize("mini_batch, cap", [(False, (MAX_SCALE, MAX_DENSE_SCALE)), (True, (1.0, 1.0))])
+def test_the_multipliers_grow_after_full_steps_up_to_their_cap(mini_batch, cap):
+    # On mini-batches they do not grow past 1: grown on the batches that suit them, steps would fit each batch.
+    p = torch.zeros(1, dtype=torch.float64)
+    search = LineSearch({"p": p}, (), learning_rate=1e-3, n_layers=1)
+    B = torch.zeros(3, dtype=torch.float64)
+    for _ in range(12):
+        B, _ = search.step(0, Quadratic(p), None, B, 0.0, 0.0, mini_batch=mini_batch)
+    assert (search.step_scales[0], search.dense_scale) == cap
+    assert MAX_MINI_BATCH_SCALE == 1.0 < MAX_DENSE_SCALE < MAX_SCALE

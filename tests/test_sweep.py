@@ -3,7 +3,9 @@ from unittest import mock
 import numpy as np
 import pytest
 import torch
+from sklearn.datasets import make_classification
 
+from skltnn import TNNClassifier
 from skltnn._batches import BatchStream
 from skltnn._contract import cores_to_dense, squared_norm
 from skltnn._network import TNNetwork, layer_dims
@@ -12,6 +14,8 @@ from skltnn._objective import Objective
 from skltnn._solvers import DMRGSweeper
 from skltnn._solvers._line_search import MAX_SCALE
 from skltnn._solvers._sweep import bond_visits, visit_steps
+
+from .conftest import FAST
 
 
 def sweeper_for(net, learning_rate, bond_dim, svd_cutoff=0.0, strategy="all_layers"):
@@ -161,12 +165,12 @@ def test_every_visit_finds_the_layer_in_mixed_canonical_form(strategy, autograd_
         visits.append((layer_index, bond))
         return update_bond(layer_index, bond, *args)
 
-    def checked_step(layer_index, problem, index, B, *args):
+    def checked_step(layer_index, problem, index, B, *args, **kwargs):
         layer_index, bond = visits[-1]
         cores = [c.detach() for c in net.tn_layers[layer_index].cores]
         torch.testing.assert_close(squared_norm(cores[:bond] + [B] + cores[bond + 2:]), B.pow(2).sum())
         steps.append(bond)
-        return step(layer_index, problem, index, B, *args)
+        return step(layer_index, problem, index, B, *args, **kwargs)
 
     sweeper.update_bond, sweeper.line_search.step = visit, checked_step
     stream = BatchStream(40, 20, True, np.random.RandomState(0), "cpu")
@@ -209,9 +213,9 @@ def test_a_sweep_over_many_batches_is_one_pass_over_the_data():
     sweeper = sweeper_for(net, 0.05, 3)
     rows, step = [], sweeper.line_search.step
 
-    def recorded_step(layer_index, problem, index, *args):
+    def recorded_step(layer_index, problem, index, *args, **kwargs):
         rows.append(index)
-        return step(layer_index, problem, index, *args)
+        return step(layer_index, problem, index, *args, **kwargs)
 
     sweeper.line_search.step = recorded_step
     stream = BatchStream(100, 10, True, np.random.RandomState(0), "cpu")
@@ -367,3 +371,11 @@ def test_a_visit_reports_the_whole_penalised_objective(layer_index, projection):
         expected = float(objective(slice(None)) + l2 * net.squared_weight_norm())
     reported = sweeper_for(net, 1e-9, 3).update_bond(layer_index, 0, "right", objective, l2, stream)
     assert reported == pytest.approx(expected, rel=1e-12)
+
+
+def test_on_mini_batches_the_step_multipliers_stay_at_most_one():
+    X, y = make_classification(200, n_features=6, random_state=0)
+    full = TNNClassifier(**{**FAST, "max_iter": 5}).fit(X, y)
+    mini = TNNClassifier(**{**FAST, "max_iter": 5}, batch_size=40).fit(X, y)
+    assert max(full._solver.line_search.step_scales) > 1
+    assert max(mini._solver.line_search.step_scales) <= 1 and mini._solver.line_search.dense_scale <= 1

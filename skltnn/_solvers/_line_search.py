@@ -16,6 +16,9 @@ GROWTH = 2.0
 SHRINK = 0.5
 MAX_SCALE = 16.0
 MAX_DENSE_SCALE = 4.0
+# Both caps when an epoch has several batches: grown on the batches that
+# happened to suit them, the steps would fit each batch rather than the data.
+MAX_MINI_BATCH_SCALE = 1.0
 MAX_TRIALS = 12
 MAX_DENSE_TRIALS = 3
 NOISE_ULPS = 8
@@ -34,8 +37,10 @@ class LineSearch:
     step that does not lower the objective is never taken, whatever the
     scale of the data. A multiplier grows by ``GROWTH`` after a first-trial
     success (up to ``MAX_SCALE`` for each layer's bonds and
-    ``MAX_DENSE_SCALE`` for the dense parameters) and shrinks to the length
-    accepted otherwise, so the step follows the curvature up and down.
+    ``MAX_DENSE_SCALE`` for the dense parameters; on mini-batches, whose
+    objective is a sample of the data's, up to ``MAX_MINI_BATCH_SCALE``)
+    and shrinks to the length accepted otherwise, so the step follows the
+    curvature up and down.
 
     The dense search starts where the bond tensor's ended, but its slope is
     the one at the start of the step: after a long bond step Adam's step
@@ -64,7 +69,7 @@ class LineSearch:
         self.dense_optimizer = Adam(dense_params, learning_rate * DENSE_LR_RATIO)
         self.penalized = frozenset(penalized)
 
-    def step(self, layer_index, problem, index, B, l2, others):
+    def step(self, layer_index, problem, index, B, l2, others, mini_batch=False):
         """One step on the batch ``index``; returns the new B and the objective before the step.
 
         ``problem`` gives the visit's data term and its gradients
@@ -75,7 +80,9 @@ class LineSearch:
         blocks first try their full step in one trial, which most steps
         pass. Otherwise each searches its own length in turn: the bond
         tensor along its gradient, then the dense parameters along Adam's
-        step (from the gradient at the start of the step).
+        step (from the gradient at the start of the step). ``mini_batch``:
+        the batch is one of several of the epoch (the multipliers' caps are
+        then ``MAX_MINI_BATCH_SCALE``).
         """
         loss, grad_B, grads = problem.gradients(index, B)
         params = self.dense_optimizer.params
@@ -120,9 +127,10 @@ class LineSearch:
                 if not dense_factor:  # the parameters hold the last factor tried
                     dense.move(0.0)
             moved = torch.add(B, grad_B, alpha=-bond_factor * step)
-            self.step_scales[layer_index] = _next_scale(self.step_scales[layer_index], bond_factor, MAX_SCALE,
+            bond_cap, dense_cap = (MAX_MINI_BATCH_SCALE,) * 2 if mini_batch else (MAX_SCALE, MAX_DENSE_SCALE)
+            self.step_scales[layer_index] = _next_scale(self.step_scales[layer_index], bond_factor, bond_cap,
                                                         MAX_TRIALS)
-            self.dense_scale = _next_scale(self.dense_scale, dense_factor, MAX_DENSE_SCALE, MAX_DENSE_TRIALS)
+            self.dense_scale = _next_scale(self.dense_scale, dense_factor, dense_cap, MAX_DENSE_TRIALS)
             return moved, loss
 
     def reduce(self, factor):

@@ -142,7 +142,8 @@ class DMRGSweeper(Solver):
         others = self._fixed_squared_norm(layer_index) if l2 else 0.0
         losses = []
         for _ in range(n_steps or stream.n_batches):
-            B, loss = self.line_search.step(layer_index, problem, stream.next(), B, l2, others)
+            B, loss = self.line_search.step(layer_index, problem, stream.next(), B, l2, others,
+                                            mini_batch=stream.n_batches > 1)
             losses.append(loss)
         layer.split(bond, B, direction=direction, max_rank=self.bond_dim, cutoff=self.svd_cutoff)
         return sum(losses) / len(losses)
