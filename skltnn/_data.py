@@ -34,7 +34,9 @@ def training_rows(X, scaler, dtype, device, rows=None):
     """X, or its ``rows`` (an index array; all by default), as an
     :class:`Objective` takes them: standardised (``scaler``, or None) in
     ``dtype`` and checked finite; whole, or a batch at a time as
-    :class:`StandardizedRows` (sparse or large X, which is never copied)."""
+    :class:`StandardizedRows` (a sparse X, whose ``rows`` are taken as a
+    sparse matrix, and a large dense X, which is read in place, never
+    copied)."""
     if sp.issparse(X):  # made dense a batch at a time, never whole
         X = X if rows is None else X[rows]
         check_finite(_sparse_extremes(X, scaler).astype(dtype), "X")
