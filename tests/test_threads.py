@@ -21,13 +21,13 @@ class ThreadRecordingClassifier(TNNClassifier):
 
     def fit(self, X, y):
         threads_seen = set()
-        inputs = Objective.inputs
+        loss_and_gradient = Objective.loss_and_gradient
 
-        def recorded(objective, index):
+        def recorded(objective, output, index):
             threads_seen.add(torch.get_num_threads())
-            return inputs(objective, index)
+            return loss_and_gradient(objective, output, index)
 
-        with mock.patch.object(Objective, "inputs", recorded):
+        with mock.patch.object(Objective, "loss_and_gradient", recorded):
             super().fit(X, y)
         self.threads_seen_ = threads_seen
         return self

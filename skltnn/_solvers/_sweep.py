@@ -241,15 +241,28 @@ class _EnvironmentBond(_BondProblem):
 
 
 class _HandWrittenBond(_BondProblem):
-    """A visit's objective through the layer's dense W and a hand-written backward pass."""
+    """A visit's objective through the layer's dense W and a hand-written backward pass.
+
+    Behind a trainable projection P (the first layer's visits), the layer
+    is applied to the rows X themselves as the one matrix P W: ``X (P W)``
+    costs a product of X with a (n_features, width) matrix where ``(X P) W``
+    costs that and a product of the batch with W, and tabular data have
+    fewer features than units.
+    """
 
     def __init__(self, network, objective, layer_index, environment):
         super().__init__(network, objective, layer_index)
         self.environment = environment
         self._product = None  # (B, x W(B)) of the last gradient, for the line search that follows
 
+    def batch(self, index):
+        # Behind a trainable projection the rows themselves (_ProjectedWeight applies P).
+        return super().batch(index) if self.fixed_input else self.objective.rows(index)
+
     def _weights(self, B):
-        return {self.layer_index: DenseWeight(self.environment.to_dense(B))}
+        matrix = self.environment.to_dense(B)
+        weight = DenseWeight(matrix) if self.fixed_input else _ProjectedWeight(self.network.projection, matrix)
+        return {self.layer_index: weight}
 
     @torch.no_grad()
     def gradients(self, index, B):
@@ -263,9 +276,11 @@ class _HandWrittenBond(_BondProblem):
             weights = self._weights(B)
         output = network.forward_pass(x, weights, first, inputs=inputs)
         loss, grad_output = objective.loss_and_gradient(output, index)
-        X = None if self.fixed_input else objective.rows(index)
+        X = None if self.fixed_input else x
         dense_grads, layer_grads = network.backward(inputs, grad_output, weights, X, first)
         grad_W = inputs[first].t() @ layer_grads[first]
+        if not self.fixed_input:  # the input was X, not X P: (X P)^T g = P^T (X^T g)
+            grad_W = network.projection.t() @ grad_W
         return loss, self.environment.adjoint(grad_W), dense_grads
 
     @torch.no_grad()
@@ -288,6 +303,20 @@ class _HandWrittenBond(_BondProblem):
             output = self.network.forward_pass(x, {self.layer_index: weight}, self.layer_index)
             return self.objective.output_loss(output, index)
         return loss
+
+
+class _ProjectedWeight(DenseWeight):
+    """The first TN layer's dense W behind a trainable projection P, for the
+    rows X themselves: it applies the (n_features, width) matrix P W, and its
+    transpose is W's, so that the network's backward pass gives P's gradient
+    as ``X^T (g W^T)``."""
+
+    def __init__(self, projection, matrix):
+        super().__init__(matrix)
+        self.composed = projection @ matrix
+
+    def affine(self, x, bias):
+        return torch.addmm(bias, x, self.composed)
 
 
 class _Preactivation:
