@@ -359,6 +359,19 @@ def test_a_visit_trains_its_layer_and_what_follows_it_only(hand_written, project
             assert all(not torch.equal(after[name], before[name]) for name in moved)
 
 
+def test_a_trained_projection_and_the_first_layer_apply_as_one_matrix():
+    # Behind a trainable projection P the first layer's visits apply P W to the rows: the batch is
+    # never multiplied by P alone, which the product with the width-squared W would follow.
+    net, objective = two_layer_problem("trainable")
+    stream = BatchStream(40, 40, False, np.random.RandomState(0), "cpu")
+    sweeper = sweeper_for(net, 0.05, 3)
+    with mock.patch.object(TNNetwork, "embed", autospec=True, side_effect=TNNetwork.embed) as embed:
+        sweeper.update_bond(0, 0, "right", objective, 1e-3, stream)
+        assert embed.call_count == 0
+        sweeper.update_bond(1, 0, "right", objective, 1e-3, stream)  # a later layer's input is X P's image
+        assert embed.call_count == 1
+
+
 @pytest.mark.parametrize("layer_index", [0, 1])
 @pytest.mark.parametrize("projection", ["fixed", "trainable"])
 def test_a_visit_reports_the_whole_penalised_objective(layer_index, projection):
