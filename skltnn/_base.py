@@ -22,7 +22,7 @@ from ._entanglement import bond_entropies
 from ._fit_loop import FitLoop, History, ProgressBar, record_entropies
 from ._mpo import MPO
 from ._network import ACTIVATIONS, PROJECTIONS, TNNetwork, first_width, layer_dims
-from ._objective import Objective
+from ._objective import LOSSES, Objective
 from ._scaling import fit_scaler
 from ._solvers import SOLVER_NAMES, SOLVERS
 from ._threads import limited_threads
@@ -33,9 +33,10 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # A network whose TN layers hold less than this fraction of the weights of
 # dense layers, with every bond at bond_dim, gives a CapacityWarning.
 TINY_CAPACITY = 0.02
-# early_stopping='auto' holds out a validation set above this many samples,
-# as scikit-learn's HistGradientBoosting does.
-EARLY_STOPPING_ROWS = 10_000
+# early_stopping='auto' holds out a validation set above this many samples:
+# a tenth of them, 200 rows or more, judges how long to train better than
+# the training loss does (smaller held-out sets cost more than they tell).
+EARLY_STOPPING_ROWS = 2_000
 
 
 def _recorded(name, doc):
@@ -116,9 +117,15 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
     def _encode_targets(self, y, first_fit, sample_weight, classes=None):
         """Targets as a torch-ready array, and the number of network outputs."""
 
-    @abstractmethod
-    def _validation_score(self, X, y):
-        """Score on held-out data (higher is better)."""
+    def _validation_score(self, X, Y, weights):
+        """Minus the mean loss of the network on held-out rows: the training
+        objective's data term (for the regressor, on standardised targets),
+        weighted as the training rows are."""
+        output = torch.from_numpy(self._network_output(X))
+        target = torch.from_numpy(Y).long() if Y.dtype.kind in "iu" else torch.from_numpy(np.asarray(Y, float))
+        losses = LOSSES[self._loss][0](output, target)
+        weights = torch.from_numpy(weights) if weights.sum() > 0 else torch.ones(len(losses), dtype=losses.dtype)
+        return -float(losses @ weights) / float(weights.sum())
 
     # ------------------------------------------------------------ validation
     def _layer_settings(self):
@@ -222,8 +229,8 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
         return self
 
     def _objective(self, network, X, Y, y, sample_weight, rng, early_stopping):
-        """The training objective on the device, and the held-out (X, y) for
-        early stopping (or None)."""
+        """The training objective on the device, and the held-out (X, encoded
+        targets, sample weights) for early stopping (or None)."""
         param = next(network.parameters())
         validation = train = None
         if early_stopping:
@@ -231,7 +238,7 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
             # The split by row numbers: the training rows of a large X are then read from it, not copied.
             train, held_out = train_test_split(np.arange(X.shape[0]), test_size=self.validation_fraction,
                                                random_state=rng, stratify=stratify)
-            validation = (X[held_out], y[held_out])
+            validation = (X[held_out], Y[held_out], sample_weight[held_out])
             Y, sample_weight = Y[train], sample_weight[train]
         X = training_rows(X, self.input_scaler_, np.dtype(self.dtype), param.device, train)
         Y = to_tensor(Y, torch.long if Y.dtype.kind == "i" else param.dtype, param.device)
@@ -325,8 +332,8 @@ class BaseTNN(BaseEstimator, metaclass=ABCMeta):
     loss_curve_ = _recorded("loss_curve", "Each iteration's mean training loss, over every fit and partial_fit "
                                           "call since the first.")
     best_loss_ = _recorded("best_loss", "The least training loss of any iteration.")
-    validation_scores_ = _recorded("validation_scores", "Each iteration's validation score with early stopping, "
-                                                        "else None.")
+    validation_scores_ = _recorded("validation_scores", "Minus each iteration's validation loss with early "
+                                                        "stopping, else None.")
     best_validation_score_ = _recorded("best_validation_score", "The best validation score with early stopping, "
                                                                 "else None.")
 

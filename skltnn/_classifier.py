@@ -3,7 +3,6 @@
 import numpy as np
 from scipy.special import expit, log_softmax, softmax
 from sklearn.base import ClassifierMixin, _fit_context
-from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d
@@ -114,20 +113,25 @@ class TNNClassifier(ClassifierMixin, BaseTNN):
         Drop singular values below this fraction of the largest at each
         split, so bond dimensions can shrink below ``bond_dim``.
     tol : float, default=1e-3
-        Minimum improvement of the loss (or validation score) that counts.
-        The loss is that of the standardised targets with
-        ``standardize=True``, so ``tol`` does not depend on their units. An
-        iteration of the sweep takes several full-batch steps where an
-        epoch of the MLP takes many small ones, hence a coarser default
-        than the MLP's 1e-4.
+        Minimum improvement of the loss that counts. The loss is that of
+        the standardised targets with ``standardize=True``, so ``tol`` does
+        not depend on their units. An iteration of the sweep takes several
+        full-batch steps where an epoch of the MLP takes many small ones,
+        hence a coarser default than the MLP's 1e-4. With early stopping
+        any new best of the validation loss counts, as in
+        ``HistGradientBoostingClassifier`` (whose ``tol`` is 1e-7): the
+        held-out rows decide how long to train.
     n_iter_no_change : int, default=10
-        Stop after this many iterations without improvement of ``tol``.
+        Stop after this many iterations without improvement of ``tol`` (with
+        early stopping, without a new least validation loss).
     early_stopping : bool or 'auto', default='auto'
-        Hold out ``validation_fraction`` of the data, stop on its accuracy
-        and keep the best weights. 'auto' does so for more than 10,000
-        samples, as scikit-learn's ``HistGradientBoostingClassifier``: there
-        a held-out tenth is a reliable judge and stops the long fits of
-        large networks once they stop generalising better.
+        Hold out ``validation_fraction`` of the data, stop on its loss (the
+        training objective's data term on the held-out rows, as
+        ``HistGradientBoostingClassifier``'s ``scoring='loss'``) and keep
+        the best weights. 'auto' does so for more than 2,000 samples: there
+        a held-out tenth of 200 rows or more judges how long to train
+        better than the training loss and ``tol`` do, which on smaller sets
+        stop the fit early enough to act as a regulariser.
     validation_fraction : float, default=0.1
     standardize : bool, default=True
         Centre and scale each feature by its (sample-weighted) mean and
@@ -173,7 +177,8 @@ class TNNClassifier(ClassifierMixin, BaseTNN):
         iteration that diverged and was undone).
     best_loss_ : float
     validation_scores_ : list of float or None
-        Validation accuracy per iteration with ``early_stopping``.
+        Minus the validation loss (log-loss) of each iteration with
+        ``early_stopping``, else None.
     best_validation_score_ : float or None
     network_ : torch.nn.Module
         The trained network.
@@ -300,9 +305,6 @@ class TNNClassifier(ClassifierMixin, BaseTNN):
         if not hasattr(self, "network_") and classes is None:
             raise ValueError("classes must be given on the first call to partial_fit")
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
-
-    def _validation_score(self, X, y):
-        return accuracy_score(y, self._labels(self._network_output(X)))
 
     def _labels(self, logits):
         if self._multilabel:

@@ -48,6 +48,9 @@ class History:
 class FitLoop:
     """Runs a solver until ``max_iter`` iterations or no improvement, as sklearn's MLP does.
 
+    An iteration improves when its training loss is ``tol`` below the best
+    so far; with early stopping, when its validation score is the best so
+    far (the held-out rows, not a tolerance, decide how long to train).
     An iteration that diverges (:meth:`diverged`) is undone: the best
     weights come back and the step halves. With early stopping (``score``)
     the network with the best validation score is kept; without, the best
@@ -158,15 +161,19 @@ class FitLoop:
     def _record(self, loss, diverged):
         """The validation score and best values after an iteration.
 
-        Returns whether it improved by ``tol``, whether its weights are the
-        best so far, and the validation score (None without early stopping).
+        Returns whether it improved (a training loss ``tol`` below the best;
+        with early stopping, a new best validation score), whether its
+        weights are the best so far, and the validation score (None without
+        early stopping).
         """
         history, score = self.history, None
         if self.score is not None:
             score = self.score()
             history.validation_scores.append(score)
-            improved = score > history.best_validation_score + self.tol
-            best = score > history.best_validation_score
+            # Any new best counts, as in HistGradientBoosting (whose tol is
+            # 1e-7): the held-out rows decide how long to train, and on large
+            # data the loss may go on falling by little an iteration for long.
+            improved = best = score > history.best_validation_score
             history.best_validation_score = max(history.best_validation_score, score)
         else:
             improved = not diverged and loss < history.best_loss - self.tol

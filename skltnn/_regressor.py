@@ -2,7 +2,6 @@
 
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
-from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseTNN
@@ -16,7 +15,8 @@ class TNNRegressor(RegressorMixin, BaseTNN):
     input -> input projection -> [TN layer -> activation] * L -> dense
     (identity output), trained on the squared error. Single or multi-output
     y. The parameters are those of :class:`TNNClassifier`; early stopping
-    uses the validation R^2.
+    uses the validation loss, half the mean squared error of the
+    standardised targets (``validation_scores_`` holds minus it).
 
     Parameters
     ----------
@@ -88,9 +88,6 @@ intercepts_, n_layers_
         self
         """
         return self._fit(X, y, sample_weight, incremental=True)
-
-    def _validation_score(self, X, y):
-        return r2_score(y, unstandardize(self.target_scaler_, self._network_output(X)).reshape(np.shape(y)))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

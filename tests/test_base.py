@@ -9,6 +9,7 @@ import torch
 from sklearn.base import clone
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.metrics import log_loss
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -162,6 +163,24 @@ def test_early_stopping_keeps_validation_scores():
     assert len(est.validation_scores_) == est.n_iter_
     assert est.best_validation_score_ == max(est.validation_scores_)
     assert est.n_iter_ < 60
+
+
+def test_the_validation_score_is_minus_the_weighted_loss_of_the_held_out_rows():
+    # Early stopping judges the training objective's data term, as sklearn's log_loss and a
+    # squared error of the standardised targets compute it.
+    X, labels = make_classification(200, n_features=6, n_informative=4, n_classes=3, random_state=0)
+    w = np.random.default_rng(0).uniform(0.5, 2.0, 200)
+    params = {**FAST, "max_iter": 3}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        cla = TNNClassifier(**params).fit(X, labels)
+        targets = np.c_[X[:, 0] * 50 + 10, X[:, 1] - 3]
+        reg = TNNRegressor(**params).fit(X, targets)
+    score = cla._validation_score(X, np.searchsorted(cla.classes_, labels), w)
+    assert score == pytest.approx(-log_loss(labels, cla.predict_proba(X), sample_weight=w), rel=1e-6)
+    standardised = (reg.predict(X) - targets) / reg.target_scaler_.scale_
+    score = reg._validation_score(X, reg.target_scaler_.transform(targets), w)
+    assert score == pytest.approx(-0.5 * np.average(np.mean(standardised ** 2, axis=1), weights=w), rel=1e-6)
 
 
 def test_convergence_warning_when_max_iter_is_reached():
@@ -647,7 +666,7 @@ def test_early_stopping_auto_holds_out_a_validation_set_on_large_data_only(monke
         large = TNNClassifier(**params).fit(X, y)
         small = TNNClassifier(**params).fit(X[:150], y[:150])
         off = TNNClassifier(**params, early_stopping=False).fit(X, y)
-    assert len(large.validation_scores_) == large.n_iter_ and large.best_validation_score_ > 0.5
+    assert len(large.validation_scores_) == large.n_iter_ and large.best_validation_score_ < 0
     assert small.validation_scores_ is None and off.validation_scores_ is None
     # The held-out tenth is not trained on: the fit equals an explicit early_stopping=True.
     explicit = TNNClassifier(**params, early_stopping=True)

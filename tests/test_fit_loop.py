@@ -91,6 +91,17 @@ def test_early_stopping_keeps_the_weights_of_the_best_score():
     assert loop.history.best_validation_score == 0.7 and iteration == 2
 
 
+def test_with_early_stopping_any_new_best_counts():
+    # Validation scores that rise by 0.6 tol an iteration keep the fit going; a training loss
+    # that falls as slowly stops it.
+    rising = list(np.arange(10) * 0.6e-4)
+    with pytest.warns(ConvergenceWarning, match="maximum iterations"):
+        loop, stop, iteration = run([1.0] * 10, early_stopping=True, scores=rising, n_iter_no_change=1)
+    assert stop == "max_iter" and iteration == pytest.approx(10)
+    loop, stop, iteration = run(list(1.0 - np.arange(10) * 0.6e-4), n_iter_no_change=1)
+    assert stop == "converged" and loop.n_iter == 3
+
+
 def test_partial_fit_runs_one_iteration_and_keeps_its_weights():
     loop, stop, iteration = run([0.5], incremental=True, max_iter=200)
     assert stop == "converged" and loop.n_iter == 1 and iteration == 1
