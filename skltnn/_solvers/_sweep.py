@@ -315,6 +315,9 @@ class _ProjectedWeight(DenseWeight):
         super().__init__(matrix)
         self.composed = projection @ matrix
 
+    def apply(self, x):
+        return x @ self.composed
+
     def affine(self, x, bias):
         return torch.addmm(bias, x, self.composed)
 
