@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import torch
 from sklearn.base import clone
-from sklearn.datasets import make_classification, make_regression
+from sklearn.datasets import make_classification, make_multilabel_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics import log_loss
 from sklearn.model_selection import GridSearchCV, cross_val_score
@@ -181,6 +181,20 @@ def test_the_validation_score_is_minus_the_weighted_loss_of_the_held_out_rows():
     standardised = (reg.predict(X) - targets) / reg.target_scaler_.scale_
     score = reg._validation_score(X, reg.target_scaler_.transform(targets), w)
     assert score == pytest.approx(-0.5 * np.average(np.mean(standardised ** 2, axis=1), weights=w), rel=1e-6)
+    # Held-out rows that all weigh nothing are judged unweighted rather than as 0 / 0.
+    score = reg._validation_score(X, reg.target_scaler_.transform(targets), np.zeros(200))
+    assert score == pytest.approx(-0.5 * np.mean(standardised ** 2), rel=1e-6)
+
+
+def test_early_stopping_judges_multilabel_targets_by_their_binary_cross_entropy():
+    X, Y = make_multilabel_classification(300, n_features=6, n_classes=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = TNNClassifier(**{**FAST, "max_iter": 5}, early_stopping=True).fit(X, Y)
+    assert len(est.validation_scores_) == est.n_iter_ and all(np.isfinite(est.validation_scores_))
+    probabilities = est.predict_proba(X)
+    bce = -np.mean(np.sum(Y * np.log(probabilities) + (1 - Y) * np.log(1 - probabilities), axis=1))
+    assert est._validation_score(X, Y.astype(float), np.ones(300)) == pytest.approx(-bce, rel=1e-5)
 
 
 def test_convergence_warning_when_max_iter_is_reached():
